@@ -1,0 +1,44 @@
+/*
+ * Pieces the subcommands share.
+ * SPDX-License-Identifier: MIT
+ */
+#include "cmd/cmd.h"
+
+#include <stdio.h>
+
+#include "core/error.h"
+
+int
+cmd_params_apply(const struct config *cfg, const struct algo *a,
+                 struct algo_args *args)
+{
+    char err[200];
+
+    for (int i = 0; i < cfg->n_params; i++) {
+        const struct config_param *p = &cfg->params[i];
+        int rc = algo_args_set_text(a, args, p->name, p->value, err,
+                                    sizeof(err));
+
+        if (rc == IMGFLOW_ENOTFOUND) {
+            fprintf(stderr, "imgflow %s: unknown option --%s for %s\n",
+                    cfg->command, p->name, a->name);
+            return IMGFLOW_EINVAL;
+        }
+
+        if (rc != 0) {
+            fprintf(stderr, "imgflow %s: %s\n", cfg->command, err);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void
+cmd_unknown_algorithm(const char *name)
+{
+    fprintf(stderr, "imgflow: unknown algorithm '%s'; one of:", name);
+    for (size_t i = 0; i < algo_count(); i++) {
+        fprintf(stderr, "%s %s", i ? "," : "", algo_at(i)->name);
+    }
+    fprintf(stderr, "\n");
+}

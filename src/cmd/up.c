@@ -1,0 +1,236 @@
+/*
+ * `imgflow up`: the whole system in one process on the embedded
+ * defaults: the in-process bus, the in-memory status store, the file
+ * object store, the gateway with its results consumer, and a pool of
+ * worker threads per algorithm. SIGINT or SIGTERM drains and stops it.
+ * SPDX-License-Identifier: MIT
+ */
+#include "cmd/cmd.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/bus.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/msg.h"
+#include "core/util.h"
+#include "gateway/gateway.h"
+#include "gateway/results.h"
+#include "status/status.h"
+#include "store/store.h"
+#include "worker/worker.h"
+
+#define MAX_WORKERS 1024
+
+struct system {
+    struct config cfg;
+    struct bus *bus;
+    struct status_store *status;
+    struct store *store;
+    struct gateway_results *results;
+    struct gateway *gateway;
+    struct worker *workers[MAX_WORKERS];
+    int n_workers;
+};
+
+static int
+open_backends(struct system *s)
+{
+    char err[256] = "";
+    int rc;
+
+    rc = bus_open(s->cfg.broker, &s->bus, err, sizeof(err));
+    if (rc == 0) {
+        rc = status_open(s->cfg.status, s->cfg.status_ttl, &s->status, err,
+                         sizeof(err));
+    }
+
+    if (rc == 0) {
+        rc = store_open(s->cfg.store, &s->store, err, sizeof(err));
+    }
+
+    if (rc != 0) {
+        log_error("up", "cannot open backends: %s", err[0] ? err
+                  : imgflow_strerror(rc));
+        return rc;
+    }
+
+    for (size_t i = 0; i < algo_count() && rc == 0; i++) {
+        rc = bus_declare(s->bus, algo_at(i)->queue);
+    }
+
+    if (rc == 0) {
+        rc = bus_declare(s->bus, MSG_RESULTS_QUEUE);
+    }
+
+    if (rc == 0) {
+        rc = bus_declare(s->bus, MSG_DEAD_LETTER_QUEUE);
+    }
+    return rc;
+}
+
+static int
+start_workers(struct system *s, const struct image_limits *lim)
+{
+    struct worker_config wc = {0};
+    char name[64];
+
+    wc.bus = s->bus;
+    wc.store = s->store;
+    wc.limits = *lim;
+    wc.max_attempts = s->cfg.max_attempts;
+    image_encode_opts_default(&wc.encode);
+    if (s->cfg.png_level >= 0) {
+        wc.encode.png_level = s->cfg.png_level;
+    }
+    wc.encode.jpeg_quality = s->cfg.jpeg_quality;
+
+    /* One pool per algorithm, so a slow kernel never starves another. */
+    for (size_t i = 0; i < algo_count(); i++) {
+        const struct algo *a = algo_at(i);
+
+        if (!config_algorithm_enabled(&s->cfg, a->name)) {
+            continue;
+        }
+
+        wc.algos[0] = a;
+        wc.n_algos = 1;
+        for (int k = 0; k < s->cfg.workers; k++) {
+            int rc;
+
+            if (s->n_workers == MAX_WORKERS) {
+                return IMGFLOW_EINVAL;
+            }
+
+            snprintf(name, sizeof(name), "%s-%d", a->name, k + 1);
+            wc.name = name;
+            rc = worker_start(&wc, &s->workers[s->n_workers]);
+            if (rc != 0) {
+                return rc;
+            }
+            s->n_workers++;
+        }
+    }
+    return 0;
+}
+
+static int
+check_algorithms(const struct config *cfg)
+{
+    const char *p = cfg->algorithms;
+    char name[64];
+
+    if (strcmp(p, "all") == 0) {
+        return 0;
+    }
+
+    while (*p != '\0') {
+        size_t len = strcspn(p, ",");
+
+        snprintf(name, sizeof(name), "%.*s", (int)len, p);
+        if (algo_find(name) == NULL) {
+            cmd_unknown_algorithm(name);
+            return IMGFLOW_EINVAL;
+        }
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
+
+static void
+stop_system(struct system *s)
+{
+    /* Order matters: no new requests, finish jobs, apply their results. */
+    gateway_stop(s->gateway);
+    for (int i = 0; i < s->n_workers; i++) {
+        worker_request_stop(s->workers[i]);
+    }
+
+    for (int i = 0; i < s->n_workers; i++) {
+        worker_join(s->workers[i]);
+    }
+
+    gateway_results_stop(s->results, 5000);
+    if (s->bus != NULL) {
+        bus_shutdown(s->bus);
+    }
+
+    store_close(s->store);
+    status_close(s->status);
+    bus_close(s->bus);
+}
+
+int
+cmd_up(int argc, char **argv)
+{
+    struct system *s = calloc(1, sizeof(*s));
+    struct gateway_config gc = {0};
+    char backends[2048], broker[512], status[512], err[256];
+    sigset_t set;
+    int rc, sig = 0;
+
+    if (s == NULL) {
+        return 1;
+    }
+
+    rc = config_load(&s->cfg, "up", argc, argv);
+    if (rc != 0 || check_algorithms(&s->cfg) != 0) {
+        if (rc == 1) {
+            config_usage("up", "usage: imgflow up [OPTIONS]\n\nRuns the "
+                         "gateway, the results consumer and worker threads "
+                         "in one process.");
+        }
+        free(s);
+        return rc == 1 ? 0 : 2;
+    }
+
+    /* Signals are taken by sigwait below, never by a worker thread. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    rc = open_backends(s);
+    if (rc == 0) {
+        rc = gateway_results_start(s->bus, s->status, &s->results);
+    }
+
+    gc.limits.max_bytes = s->cfg.max_bytes;
+    gc.limits.max_side = s->cfg.max_side;
+    gc.limits.max_pixels = s->cfg.max_pixels;
+    if (rc == 0) {
+        rc = start_workers(s, &gc.limits);
+    }
+
+    util_url_redact(broker, sizeof(broker), s->cfg.broker);
+    util_url_redact(status, sizeof(status), s->cfg.status);
+    snprintf(backends, sizeof(backends), "broker=%s status=%s store=%s "
+             "workers_per_algorithm=%d", broker, status, s->cfg.store,
+             s->cfg.workers);
+    gc.listen = s->cfg.listen;
+    gc.bus = s->bus;
+    gc.status = s->status;
+    gc.store = s->store;
+    gc.backends = backends;
+    if (rc == 0) {
+        rc = gateway_start(&gc, &s->gateway, err, sizeof(err));
+        if (rc != 0) {
+            log_error("up", "%s", err);
+        }
+    }
+
+    if (rc == 0) {
+        log_info("up", "ready url=http://%s/", s->cfg.listen);
+        sigwait(&set, &sig);
+        log_info("up", "stopping signal=%s", sig == SIGINT ? "INT" : "TERM");
+    }
+
+    stop_system(s);
+    free(s);
+    log_info("up", "stopped");
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,341 @@
+/*
+ * The worker thread: one bus consumer over its algorithms' queues and the
+ * rules that keep every request terminal. A request that can never
+ * succeed (unreadable message, unknown algorithm, bad parameters, missing
+ * or undecodable input) fails once with a reason and, when its message is
+ * malformed, is moved to processing_dead_letter. A request that hit a
+ * passing fault (store or bus down) is put back and retried, at most
+ * max_attempts deliveries in all.
+ * SPDX-License-Identifier: MIT
+ */
+#include "worker/worker.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/msg.h"
+#include "core/util.h"
+
+struct worker {
+    struct worker_config cfg;
+    char name[64];
+    struct bus_consumer *consumer;
+    pthread_t thread;
+    atomic_int stop;
+    atomic_int busy;
+};
+
+/* What handling one delivery decided. */
+enum outcome {
+    OUTCOME_ACK,     /* done: completed or failed for good */
+    OUTCOME_RETRY    /* a passing fault: deliver again */
+};
+
+static double
+seconds_since(const char *iso)
+{
+    struct tm tm = {0};
+
+    if (iso == NULL || strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL) {
+        return 0;
+    }
+
+    double d = difftime(time(NULL), timegm(&tm));
+
+    return d > 0 ? d : 0;
+}
+
+/* Publish a result document; 0 or the bus's error. */
+static int
+publish_result(struct worker *w, const struct msg_result *r)
+{
+    json_t *doc = msg_result_build(r);
+    char *body = doc ? msg_dump(doc) : NULL;
+    int rc = body ? bus_publish(w->cfg.bus, MSG_RESULTS_QUEUE, body,
+                                strlen(body))
+                  : IMGFLOW_ENOMEM;
+
+    free(body);
+    json_decref(doc);
+    return rc;
+}
+
+static enum outcome
+fail_request(struct worker *w, const struct msg_request *req,
+             const char *code, const char *reason, int attempt)
+{
+    struct msg_result r = {
+        .request_id = req->request_id,
+        .algorithm = req->algorithm,
+        .status = "failed",
+        .error_code = code,
+        .error = reason,
+        .worker = w->name,
+        .attempt = attempt,
+    };
+
+    log_warn("worker", "request failed request_id=%s algorithm=%s code=%s "
+             "reason=\"%s\"", req->request_id, req->algorithm, code, reason);
+    return publish_result(w, &r) == 0 ? OUTCOME_ACK : OUTCOME_RETRY;
+}
+
+/* A message that can never be processed: keep it for operators. */
+static enum outcome
+dead_letter(struct worker *w, const struct bus_msg *m, const char *why)
+{
+    log_error("worker", "message moved to %s queue=%s reason=\"%s\"",
+              MSG_DEAD_LETTER_QUEUE, m->queue, why);
+    return bus_publish(w->cfg.bus, MSG_DEAD_LETTER_QUEUE, m->body, m->len) ==
+                   0
+               ? OUTCOME_ACK
+               : OUTCOME_RETRY;
+}
+
+static const struct algo *
+served_algo(const struct worker *w, const char *name, const char *queue)
+{
+    for (size_t i = 0; i < w->cfg.n_algos; i++) {
+        const struct algo *a = w->cfg.algos[i];
+
+        if (strcmp(a->name, name) == 0 && strcmp(a->queue, queue) == 0) {
+            return a;
+        }
+    }
+    return NULL;
+}
+
+/* Fetch, run, store, publish; the request is known good by now. */
+static enum outcome
+run_job(struct worker *w, const struct msg_request *req,
+        const struct algo *a, const struct algo_args *args, int attempt)
+{
+    enum image_format fmt = image_format_parse(req->output_format);
+    struct worker_job job = {0};
+    struct msg_result r = {0};
+    char err[256], key[96];
+    double t0 = util_now(), t1;
+    uint8_t *input = NULL;
+    size_t len = 0;
+    enum outcome oc;
+    int rc;
+
+    rc = store_get(w->cfg.store, req->image_key, &input, &len);
+    if (rc == IMGFLOW_ENOTFOUND || rc == IMGFLOW_EINVAL) {
+        return fail_request(w, req, "input_missing", "the input image is "
+                            "not in the object store", attempt);
+    }
+
+    if (rc != 0) {
+        log_warn("worker", "cannot read input, will retry request_id=%s "
+                 "error=\"%s\"", req->request_id, imgflow_strerror(rc));
+        return OUTCOME_RETRY;
+    }
+
+    r.fetch_time = util_now() - t0;
+    rc = worker_job_run(input, len, a, args, &w->cfg.limits, fmt,
+                        &w->cfg.encode, &job, err, sizeof(err));
+    free(input);
+    if (rc != 0) {
+        oc = fail_request(w, req, job.error_code, err, attempt);
+        goto out;
+    }
+
+    snprintf(key, sizeof(key), "results/%s.%s", req->request_id,
+             image_format_ext(fmt));
+    t1 = util_now();
+    rc = store_put(w->cfg.store, key, job.encoded, job.encoded_len);
+    if (rc != 0) {
+        log_warn("worker", "cannot store result, will retry request_id=%s "
+                 "error=\"%s\"", req->request_id, imgflow_strerror(rc));
+        oc = OUTCOME_RETRY;
+        goto out;
+    }
+
+    r.request_id = req->request_id;
+    r.algorithm = a->name;
+    r.status = "completed";
+    r.output_key = key;
+    r.worker = w->name;
+    r.timing = &job.timing;
+    r.threads_used = args->threads;
+    r.runs = args->runs;
+    r.store_time = util_now() - t1;
+    r.processing_time = util_now() - t0;
+    r.queue_time = seconds_since(req->timestamp);
+    r.decode_time = job.decode_s;
+    r.encode_time = job.encode_s;
+    r.memory_used = job.memory_bytes;
+    r.output_bytes = job.encoded_len;
+    r.width = job.width;
+    r.height = job.height;
+    r.channels = job.channels;
+    r.format = image_format_name(fmt);
+    r.attempt = attempt;
+    oc = publish_result(w, &r) == 0 ? OUTCOME_ACK : OUTCOME_RETRY;
+    log_debug("worker", "completed request_id=%s algorithm=%s threads=%d "
+              "runs=%d kernel_ms=%.3f total_ms=%.1f", req->request_id,
+              a->name, args->threads, args->runs, job.timing.mean_s * 1e3,
+              r.processing_time * 1e3);
+
+out:
+    worker_job_clear(&job);
+    return oc;
+}
+
+static enum outcome
+handle(struct worker *w, const struct bus_msg *m)
+{
+    struct msg_request req;
+    struct algo_args args;
+    const struct algo *a;
+    char err[256], reason[320];
+    enum outcome oc;
+
+    if (msg_request_parse(m->body, m->len, &req, err, sizeof(err)) != 0) {
+        oc = dead_letter(w, m, err);
+        if (oc == OUTCOME_ACK && req.request_id[0] != '\0') {
+            util_strlcpy(req.algorithm, "unknown", sizeof(req.algorithm));
+            oc = fail_request(w, &req, "bad_message", err, m->deliveries);
+        }
+        return oc;
+    }
+
+    if (m->deliveries > w->cfg.max_attempts) {
+        snprintf(reason, sizeof(reason), "gave up after %d attempts",
+                 w->cfg.max_attempts);
+        oc = dead_letter(w, m, reason);
+        oc = oc == OUTCOME_ACK ? fail_request(w, &req, "too_many_attempts",
+                                              reason, m->deliveries)
+                               : oc;
+        goto out;
+    }
+
+    a = served_algo(w, req.algorithm, m->queue);
+    if (a == NULL) {
+        snprintf(reason, sizeof(reason), "algorithm '%s' is not served on "
+                 "queue %s", req.algorithm, m->queue);
+        oc = dead_letter(w, m, reason);
+        oc = oc == OUTCOME_ACK ? fail_request(w, &req, "unknown_algorithm",
+                                              reason, m->deliveries)
+                               : oc;
+        goto out;
+    }
+
+    if (msg_request_args(&req, a, &args, err, sizeof(err)) != 0) {
+        oc = dead_letter(w, m, err);
+        oc = oc == OUTCOME_ACK ? fail_request(w, &req, "bad_parameter", err,
+                                              m->deliveries)
+                               : oc;
+        goto out;
+    }
+
+    /* Tell the UI the job is running; a lost notice only hides that. */
+    struct msg_result started = {
+        .request_id = req.request_id,
+        .algorithm = a->name,
+        .status = "processing",
+        .worker = w->name,
+        .attempt = m->deliveries,
+    };
+    publish_result(w, &started);
+    oc = run_job(w, &req, a, &args, m->deliveries);
+
+out:
+    msg_request_clear(&req);
+    return oc;
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    while (!atomic_load(&w->stop)) {
+        struct bus_msg m;
+        int rc = bus_next(w->consumer, 250, &m);
+
+        if (rc == IMGFLOW_EAGAIN) {
+            continue;
+        }
+
+        if (rc != 0) {
+            break;
+        }
+
+        atomic_store(&w->busy, 1);
+        if (handle(w, &m) == OUTCOME_ACK) {
+            bus_ack(w->consumer, &m);
+        } else {
+            /* Back off so a dependency that is down is not hammered. */
+            util_sleep_ms(500);
+            bus_nack(w->consumer, &m, 1);
+        }
+        atomic_store(&w->busy, 0);
+    }
+    return NULL;
+}
+
+int
+worker_start(const struct worker_config *cfg, struct worker **out)
+{
+    const char *queues[WORKER_MAX_ALGOS];
+    struct worker *w = calloc(1, sizeof(*w));
+    int rc;
+
+    if (w == NULL) {
+        return IMGFLOW_ENOMEM;
+    }
+
+    w->cfg = *cfg;
+    util_strlcpy(w->name, cfg->name ? cfg->name : "worker", sizeof(w->name));
+    w->cfg.name = w->name;
+    for (size_t i = 0; i < cfg->n_algos; i++) {
+        queues[i] = cfg->algos[i]->queue;
+    }
+
+    rc = bus_consumer_open(cfg->bus, queues, cfg->n_algos, 1, &w->consumer);
+    if (rc != 0) {
+        free(w);
+        return rc;
+    }
+
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        bus_consumer_close(w->consumer);
+        free(w);
+        return IMGFLOW_ENOMEM;
+    }
+
+    *out = w;
+    return 0;
+}
+
+void
+worker_request_stop(struct worker *w)
+{
+    atomic_store(&w->stop, 1);
+}
+
+void
+worker_join(struct worker *w)
+{
+    if (w == NULL) {
+        return;
+    }
+
+    worker_request_stop(w);
+    pthread_join(w->thread, NULL);
+    bus_consumer_close(w->consumer);
+    free(w);
+}
+
+int
+worker_busy(const struct worker *w)
+{
+    return atomic_load(&w->busy);
+}
