@@ -1,0 +1,38 @@
+/*
+ * Helpers shared by the tests: synthetic images with known content, file
+ * reading, and where the shared photos and corpus live.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef IMGFLOW_TESTS_TESTUTIL_H
+#define IMGFLOW_TESTS_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/image.h"
+
+enum testutil_pattern {
+    TESTUTIL_GRADIENT,    /* smooth ramps, different per channel */
+    TESTUTIL_CHECKER,     /* 8x8 checkerboard of 0 and 255 */
+    TESTUTIL_NOISE,       /* seeded pseudo-random bytes */
+    TESTUTIL_PHOTO        /* smooth shapes plus mild noise, photo-like */
+};
+
+/* Fill a freshly allocated image; aborts the test on failure. */
+void testutil_image(struct image *img, enum testutil_pattern p,
+                    uint32_t width, uint32_t height, int channels,
+                    uint32_t seed);
+
+/* Read a whole file (malloc'd, caller frees); NULL when it cannot. */
+uint8_t *testutil_read_file(const char *path, size_t *len);
+
+/* Write a whole file; 0 or -1. */
+int testutil_write_file(const char *path, const void *buf, size_t len);
+
+/*
+ * The shared folder (photos in images/, hostile files in corpus/), from
+ * IMGFLOW_SHARED or ../shared beside the source tree; NULL when absent.
+ */
+const char *testutil_shared_dir(void);
+
+#endif
