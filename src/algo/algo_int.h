@@ -20,16 +20,22 @@
 /*
  * The project builds for the x86-64 baseline (SSE2), where GCC cannot
  * vectorise the byte shuffles and 16-bit arithmetic of our row loops. With
- * GCC on x86-64 Linux, a function marked ALGO__HOT is built twice, for the
- * baseline and for x86-64-v3 (AVX2, FMA), and the dynamic loader picks the
- * one the machine runs. Integer kernels give the same bytes either way;
- * float kernels may differ in the last bit because FMA rounds once.
+ * GCC 12 or later on x86-64 Linux, a function marked ALGO__HOT is built
+ * for the baseline, for x86-64-v3 (AVX2, FMA) and for x86-64-v4
+ * (AVX-512), and the dynamic loader picks the one the machine runs.
+ * Integer kernels give the same bytes either way; float kernels may
+ * differ in the last bit because FMA rounds once. Defining ALGO__HOT as
+ * empty (-DALGO__HOT=) builds one version, to test a path or profile.
  */
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 &&              \
+#ifndef ALGO__HOT
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 &&              \
     defined(__x86_64__) && defined(__linux__)
-#define ALGO__HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define ALGO__HOT                                                              \
+    __attribute__((                                                            \
+        target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define ALGO__HOT
+#endif
 #endif
 
 /*

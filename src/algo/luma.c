@@ -17,9 +17,10 @@
 
 /*
  * The definition of luma: the double sum, rounded half away from zero.
- * Kept out of line so that it is always built for the baseline: inlined
- * into the AVX2 clone, GCC could fuse a multiply and an add and round the
- * sum differently.
+ * Kept out of line so that it is built once, with the flags the rest of
+ * the project (and the tests' reference) uses: inlined into an ALGO__HOT
+ * clone with FMA, GCC could fuse a multiply and an add and round the sum
+ * differently.
  */
 __attribute__((noinline)) static uint8_t
 luma_double(const uint8_t *px)

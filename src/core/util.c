@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -35,11 +36,36 @@ util_sleep_ms(long ms)
 void
 util_timestamp(char *buf, size_t len)
 {
-    time_t now = time(NULL);
+    struct timespec ts;
     struct tm tm;
+    char sec[24];
 
-    gmtime_r(&now, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%03ldZ", sec, ts.tv_nsec / 1000000);
+}
+
+double
+util_timestamp_age(const char *iso)
+{
+    struct timespec now;
+    struct tm tm = {0};
+    const char *rest;
+    double frac = 0, age;
+
+    rest = iso ? strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    if (rest == NULL) {
+        return 0;
+    }
+
+    if (*rest == '.') {
+        frac = strtod(rest, NULL);
+    }
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    age = (double)(now.tv_sec - timegm(&tm)) + now.tv_nsec / 1e9 - frac;
+    return age > 0 ? age : 0;
 }
 
 int

@@ -16,8 +16,11 @@ double util_now(void);
 /* Sleep for ms milliseconds (interrupted sleeps resume). */
 void util_sleep_ms(long ms);
 
-/* Current UTC time as "2025-06-27T11:00:00Z" into buf (>= 21 bytes). */
+/* Current UTC time as "2025-06-27T11:00:00.123Z" into buf (>= 25 bytes). */
 void util_timestamp(char *buf, size_t len);
+
+/* Seconds since a util_timestamp() value (0 if unreadable or future). */
+double util_timestamp_age(const char *iso);
 
 /*
  * A random version 4 UUID in lower-case canonical form into

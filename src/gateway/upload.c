@@ -62,6 +62,10 @@ append_image(struct gateway__upload *up, const char *data, size_t size)
     size_t max = up->gw->cfg.limits.max_bytes;
     char msg[128];
 
+    if (size == 0) {
+        return; /* MHD may pass NULL data for an empty part */
+    }
+
     if (up->image_len + size > max) {
         snprintf(msg, sizeof(msg), "the upload is larger than the limit of "
                  "%zu bytes", max);
@@ -131,6 +135,10 @@ on_post_field(void *cls, enum MHD_ValueKind kind, const char *key,
     }
 
     f = field_get(up, key);
+    if (f != NULL && size == 0) {
+        return MHD_YES;
+    }
+
     if (f == NULL || f->len + size >= sizeof(f->value)) {
         snprintf(msg, sizeof(msg), "form field '%.40s' is too long or there "
                  "are too many fields", key);

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -36,20 +35,6 @@ enum outcome {
     OUTCOME_ACK,     /* done: completed or failed for good */
     OUTCOME_RETRY    /* a passing fault: deliver again */
 };
-
-static double
-seconds_since(const char *iso)
-{
-    struct tm tm = {0};
-
-    if (iso == NULL || strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL) {
-        return 0;
-    }
-
-    double d = difftime(time(NULL), timegm(&tm));
-
-    return d > 0 ? d : 0;
-}
 
 /* Publish a result document; 0 or the bus's error. */
 static int
@@ -167,7 +152,7 @@ run_job(struct worker *w, const struct msg_request *req,
     r.runs = args->runs;
     r.store_time = util_now() - t1;
     r.processing_time = util_now() - t0;
-    r.queue_time = seconds_since(req->timestamp);
+    r.queue_time = util_timestamp_age(req->timestamp);
     r.decode_time = job.decode_s;
     r.encode_time = job.encode_s;
     r.memory_used = job.memory_bytes;

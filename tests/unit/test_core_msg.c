@@ -24,7 +24,8 @@
 #include "util/testutil.h"
 
 #define ID           "5b0f6a7e-3c1d-4e2a-9f00-000000000001"
-#define TIMESTAMP_RE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+#define TIMESTAMP_RE                                                           \
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"
 
 /* A request as architecture.md shows it, with PARAMS spliced in. */
 #define REQUEST_WITH(params)                                                   \
