@@ -28,8 +28,9 @@
  * empty (-DALGO__HOT=) builds one version, to test a path or profile.
  */
 #ifndef ALGO__HOT
+/* ThreadSanitizer cannot start under the ifunc resolvers clones use. */
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 &&              \
-    defined(__x86_64__) && defined(__linux__)
+    defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
 #define ALGO__HOT                                                              \
     __attribute__((                                                            \
         target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
