@@ -50,4 +50,12 @@
 void algo__luma_row(const uint8_t *src, int channels, size_t width,
                     uint8_t *dst, int keep_alpha);
 
+/*
+ * The shape of an algorithm whose output has its input's size: checks in
+ * (non-empty, 1 to 4 channels) and gives width, height and out_channels.
+ * Returns 0 or IMGFLOW_EINVAL.
+ */
+int algo__shape_same(const struct image *in, int out_channels,
+                     uint32_t *width, uint32_t *height, int *channels);
+
 #endif

@@ -25,24 +25,10 @@ grayscale_channels(int in_channels)
 
 static int
 grayscale_shape(const struct image *in, const double *values, uint32_t *width,
-                uint32_t *height, int *channels)
+           uint32_t *height, int *channels)
 {
-    int rc = IMGFLOW_EINVAL;
-
     (void)values;
-
-    if (in->width == 0 || in->height == 0 || in->channels < 1 ||
-        in->channels > 4) {
-        goto out;
-    }
-
-    *width = in->width;
-    *height = in->height;
-    *channels = grayscale_channels(in->channels);
-    rc = 0;
-
-out:
-    return rc;
+    return algo__shape_same(in, grayscale_channels(in->channels), width, height, channels);
 }
 
 /*

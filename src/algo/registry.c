@@ -329,3 +329,18 @@ out:
     }
     return rc;
 }
+
+int
+algo__shape_same(const struct image *in, int out_channels, uint32_t *width,
+                 uint32_t *height, int *channels)
+{
+    if (in->width == 0 || in->height == 0 || in->channels < 1 ||
+        in->channels > 4) {
+        return IMGFLOW_EINVAL;
+    }
+
+    *width = in->width;
+    *height = in->height;
+    *channels = out_channels;
+    return 0;
+}

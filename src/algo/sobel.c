@@ -24,24 +24,10 @@ struct sobel_ring {
 
 static int
 sobel_shape(const struct image *in, const double *values, uint32_t *width,
-            uint32_t *height, int *channels)
+       uint32_t *height, int *channels)
 {
-    int rc = IMGFLOW_EINVAL;
-
     (void)values;
-
-    if (in->width == 0 || in->height == 0 || in->channels < 1 ||
-        in->channels > 4) {
-        goto out;
-    }
-
-    *width = in->width;
-    *height = in->height;
-    *channels = 1;
-    rc = 0;
-
-out:
-    return rc;
+    return algo__shape_same(in, 1, width, height, channels);
 }
 
 /*

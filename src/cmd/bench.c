@@ -122,28 +122,20 @@ load_image(const char *path, struct image *img)
 {
     struct image_limits lim;
     char err[256];
-    uint8_t *buf = NULL;
     size_t len = 0;
-    FILE *f = fopen(path, "rb");
-    int rc = IMGFLOW_EIO;
+    uint8_t *buf;
+    int rc;
 
     image_limits_default(&lim);
-    if (f != NULL && fseek(f, 0, SEEK_END) == 0) {
-        long size = ftell(f);
-
-        if (size > 0 && (buf = malloc((size_t)size)) != NULL &&
-            fseek(f, 0, SEEK_SET) == 0 &&
-            fread(buf, 1, (size_t)size, f) == (size_t)size) {
-            len = (size_t)size;
-            rc = image_decode(buf, len, &lim, img, err, sizeof(err));
-            if (rc != 0) {
-                fprintf(stderr, "imgflow bench: %s: %s\n", path, err);
-            }
-        }
+    buf = cmd_read_file(path, lim.max_bytes, &len);
+    if (buf == NULL) {
+        fprintf(stderr, "imgflow bench: cannot read %s\n", path);
+        return IMGFLOW_EIO;
     }
 
-    if (f != NULL) {
-        fclose(f);
+    rc = image_decode(buf, len, &lim, img, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "imgflow bench: %s: %s\n", path, err);
     }
 
     free(buf);

@@ -6,6 +6,9 @@
 #ifndef IMGFLOW_CMD_CMD_H
 #define IMGFLOW_CMD_CMD_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "algo/algo.h"
 #include "core/config.h"
 
@@ -20,6 +23,12 @@ int cmd_bench(int argc, char **argv);
  */
 int cmd_params_apply(const struct config *cfg, const struct algo *a,
                      struct algo_args *args);
+
+/*
+ * Read a whole file of at most max bytes; malloc'd for the caller, NULL
+ * when it is missing, unreadable or larger.
+ */
+uint8_t *cmd_read_file(const char *path, size_t max, size_t *len);
 
 /* Print "imgflow: unknown algorithm X; one of: a, b, c" to stderr. */
 void cmd_unknown_algorithm(const char *name);

@@ -5,6 +5,7 @@
 #include "cmd/cmd.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/error.h"
 
@@ -41,4 +42,29 @@ cmd_unknown_algorithm(const char *name)
         fprintf(stderr, "%s %s", i ? "," : "", algo_at(i)->name);
     }
     fprintf(stderr, "\n");
+}
+
+uint8_t *
+cmd_read_file(const char *path, size_t max, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    long size;
+
+    if (f == NULL) {
+        return NULL;
+    }
+
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
+        (size_t)size <= max && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)size + 1)) != NULL) {
+        if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
+            free(buf);
+            buf = NULL;
+        }
+        *len = (size_t)size;
+    }
+
+    fclose(f);
+    return buf;
 }

@@ -19,31 +19,6 @@ static const char synopsis[] =
     "Processes one image file with no services and prints the timings.\n"
     "Algorithm parameters are given as --NAME VALUE (e.g. --sigma 3).";
 
-static uint8_t *
-read_file(const char *path, size_t max, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf = NULL;
-    long size;
-
-    if (f == NULL) {
-        return NULL;
-    }
-
-    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
-        (size_t)size <= max && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)size + 1)) != NULL) {
-        if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-            free(buf);
-            buf = NULL;
-        }
-        *len = (size_t)size;
-    }
-
-    fclose(f);
-    return buf;
-}
-
 static enum image_format
 output_format(const struct config *cfg, const char *path)
 {
@@ -132,7 +107,7 @@ cmd_process(int argc, char **argv)
     lim.max_bytes = cfg.max_bytes;
     lim.max_side = cfg.max_side;
     lim.max_pixels = cfg.max_pixels;
-    input = read_file(cfg.args[1], lim.max_bytes, &len);
+    input = cmd_read_file(cfg.args[1], lim.max_bytes, &len);
     if (input == NULL) {
         fprintf(stderr, "imgflow process: cannot read %s (missing, "
                 "unreadable or over %zu bytes)\n", cfg.args[1], lim.max_bytes);

@@ -273,27 +273,13 @@ test_algo_blur_padded_stride_within_one(void **state)
 
     (void)state;
     testutil_image(&tight, TESTUTIL_PHOTO, 37, 23, 3, 5);
-    in = tight;
-    in.stride = tight.stride + 13;
-    in.pixels = malloc(in.stride * in.height);
-    assert_non_null(in.pixels);
-    memset(in.pixels, 0xAB, in.stride * in.height);
-    for (uint32_t y = 0; y < in.height; y++) {
-        memcpy(in.pixels + y * in.stride, tight.pixels + y * tight.stride,
-               tight.stride);
-    }
-
-    out.width = 37;
-    out.height = 23;
-    out.channels = 3;
-    out.stride = 37 * 3 + 5;
-    out.pixels = calloc(out.stride, out.height);
-    assert_non_null(out.pixels);
+    testutil_image_padded(&in, &tight, 13);
+    testutil_image_alloc_padded(&out, 37, 23, 3, 5);
     assert_int_equal(a->run(&in, &out, values, 3), 0);
     check_against_reference(&in, &out, 2.0);
 
-    free(out.pixels);
-    free(in.pixels);
+    image_free(&out);
+    image_free(&in);
     image_free(&tight);
 }
 

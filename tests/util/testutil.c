@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 static uint32_t
@@ -77,6 +78,32 @@ testutil_image(struct image *img, enum testutil_pattern p, uint32_t width,
                     pattern_value(p, x, y, c, width, height, &rng);
             }
         }
+    }
+}
+
+void
+testutil_image_alloc_padded(struct image *img, uint32_t width,
+                            uint32_t height, int channels, size_t pad)
+{
+    img->width = width;
+    img->height = height;
+    img->channels = channels;
+    img->stride = (size_t)width * channels + pad;
+    img->pixels = calloc(img->stride, height);
+    if (img->pixels == NULL) {
+        abort();
+    }
+}
+
+void
+testutil_image_padded(struct image *dst, const struct image *src, size_t pad)
+{
+    testutil_image_alloc_padded(dst, src->width, src->height, src->channels,
+                                pad);
+    memset(dst->pixels, 0xAB, dst->stride * dst->height);
+    for (uint32_t y = 0; y < src->height; y++) {
+        memcpy(dst->pixels + y * dst->stride, src->pixels + y * src->stride,
+               (size_t)src->width * src->channels);
     }
 }
 

@@ -23,6 +23,18 @@ void testutil_image(struct image *img, enum testutil_pattern p,
                     uint32_t width, uint32_t height, int channels,
                     uint32_t seed);
 
+/*
+ * A copy of src whose rows are pad bytes longer than needed, the padding
+ * filled with 0xAB so a kernel that ignores the stride shows. Release
+ * with image_free().
+ */
+void testutil_image_padded(struct image *dst, const struct image *src,
+                           size_t pad);
+
+/* A zeroed image whose rows are pad bytes longer than needed. */
+void testutil_image_alloc_padded(struct image *img, uint32_t width,
+                                 uint32_t height, int channels, size_t pad);
+
 /* Read a whole file (malloc'd, caller frees); NULL when it cannot. */
 uint8_t *testutil_read_file(const char *path, size_t *len);
 
