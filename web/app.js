@@ -624,13 +624,13 @@ const app = (() => {
     if (isNum(m.kernel_time_min) || isNum(m.kernel_time_max)) {
       items.push(metric("Kernel min / max", `${fmtSeconds(m.kernel_time_min)} / ${fmtSeconds(m.kernel_time_max)}`));
     }
-    items.push(metric("Processing time", fmtSeconds(result.processing_time), "decode + kernel + encode"));
+    items.push(metric("Processing time", fmtSeconds(result.processing_time), "fetch, decode, kernel runs, encode, store"));
     if (isNum(m.decode_time)) items.push(metric("Decode time", fmtSeconds(m.decode_time)));
     if (isNum(m.encode_time)) items.push(metric("Encode time", fmtSeconds(m.encode_time)));
     const asked = st.parameters && st.parameters.threads;
     items.push(metric("Threads used", isNum(m.threads_used) ? String(m.threads_used) : "—",
       isNum(asked) && asked !== m.threads_used ? `${asked} requested` : ""));
-    items.push(metric("Memory used", memoryText(m.memory_used)));
+    items.push(metric("Memory used", isNum(m.memory_used_bytes) ? fmtBytes(m.memory_used_bytes) : memoryText(m.memory_used)));
     items.push(metric("Output size", fmtBytes(m.output_bytes), imageSummary(m)));
     if (st.input) items.push(metric("Input size", fmtBytes(st.input.bytes), imageSummary(st.input)));
 

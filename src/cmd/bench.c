@@ -17,7 +17,10 @@ static const char synopsis[] =
     "usage: imgflow bench [IMAGE ...] [--threads 1,2,4] [--runs 7]\n"
     "                     [--algorithms LIST] [--PARAM VALUE ...]\n\n"
     "Prints the median kernel time of each algorithm per thread count.\n"
-    "Without images it generates a 2000x3000 RGB test photo.";
+    "Without images it generates a 2000x3000 RGB test photo.\n"
+    "  --threads LIST  thread counts to time (default 1,2)\n"
+    "  --runs N        runs per cell; the median is shown (default 7)\n"
+    "  --PARAM VALUE   an algorithm parameter, e.g. --sigma 3 for blur";
 
 static int
 compare_double(const void *a, const void *b)

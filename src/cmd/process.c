@@ -17,7 +17,10 @@ static const char synopsis[] =
     "usage: imgflow process ALGORITHM IN OUT [--threads N] [--runs N]\n"
     "                       [--PARAM VALUE ...] [--format png|jpeg|webp]\n\n"
     "Processes one image file with no services and prints the timings.\n"
-    "Algorithm parameters are given as --NAME VALUE (e.g. --sigma 3).";
+    "  --threads N     OpenMP threads of the kernel (1-64, default: cores)\n"
+    "  --runs N        kernel runs, timed one by one (1-100, default 1)\n"
+    "  --PARAM VALUE   an algorithm parameter, e.g. --sigma 3 for blur\n"
+    "                  (GET /api/v1/algorithms or the README list them)";
 
 static enum image_format
 output_format(const struct config *cfg, const char *path)

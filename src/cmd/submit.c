@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/util.h"
 
@@ -18,7 +19,10 @@ static const char synopsis[] =
     "                      [--runs N] [--PARAM VALUE ...] [--format FMT]\n\n"
     "Uploads IN to a running gateway, waits for the result and writes it to\n"
     "OUT. Exit status: 0 completed, 1 failed or refused, 2 usage, 3 the\n"
-    "gateway could not be reached.";
+    "gateway could not be reached.\n"
+    "  --threads N     OpenMP threads of the kernel (1-64, default: cores)\n"
+    "  --runs N        kernel runs, timed one by one (1-100, default 1)\n"
+    "  --PARAM VALUE   an algorithm parameter, e.g. --sigma 3 for blur";
 
 struct buffer {
     char *data;
@@ -61,10 +65,13 @@ perform(CURL *curl, const char *url, curl_mime *mime, struct buffer *body)
         curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
     }
 
-    if (curl_easy_perform(curl) == CURLE_OK) {
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    }
-    return status;
+    /*
+     * The gateway may answer (404, 413) before the upload is through and
+     * close; curl then reports a send error although a response arrived.
+     */
+    curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    return status > 0 ? status : -1;
 }
 
 static void
@@ -243,6 +250,11 @@ cmd_submit(int argc, char **argv)
 
     if (rc != 0) {
         return 2;
+    }
+
+    if (access(cfg.args[1], R_OK) != 0) {
+        fprintf(stderr, "imgflow submit: cannot read %s\n", cfg.args[1]);
+        return 1;
     }
 
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -140,6 +140,21 @@ check_algorithms(const struct config *cfg)
     return 0;
 }
 
+/* The embedded bus lives in memory: say what a stop leaves undone. */
+static void
+report_unfinished(struct system *s)
+{
+    for (size_t i = 0; s->bus != NULL && i < algo_count(); i++) {
+        struct bus_queue_stats st;
+        const struct algo *a = algo_at(i);
+
+        if (bus_stats(s->bus, a->queue, &st) == 0 && st.ready > 0) {
+            log_warn("up", "requests still queued are dropped with the "
+                     "in-memory bus queue=%s count=%ld", a->queue, st.ready);
+        }
+    }
+}
+
 static void
 stop_system(struct system *s)
 {
@@ -154,6 +169,10 @@ stop_system(struct system *s)
     }
 
     gateway_results_stop(s->results, 5000);
+    if (strcmp(s->cfg.broker, "memory") == 0) {
+        report_unfinished(s);
+    }
+
     if (s->bus != NULL) {
         bus_shutdown(s->bus);
     }

@@ -51,7 +51,7 @@ static const struct opt options[] = {
     {"store", "IMGFLOW_STORE", STR(store), "up,gateway,worker",
      "object store: file://DIR (default: file:// + the data directory)"},
     {"algorithms", "IMGFLOW_ALGORITHMS", STR(algorithms), "up,worker,bench",
-     "comma-separated algorithms to serve, or all"},
+     "comma-separated algorithms to serve (or to time, in bench), or all"},
     {"log-level", "IMGFLOW_LOG_LEVEL", STR(log_level), "*",
      "error, warn, info or debug"},
     {"workers", "IMGFLOW_WORKERS", NUM(OPT_INT, workers, 1, 64),
@@ -332,7 +332,10 @@ config_usage(const char *command, const char *synopsis)
         if (strcmp(o->flag, "store") == 0) {
             snprintf(dflt, sizeof(dflt), "file://<data>");
         } else if (strcmp(o->flag, "png-level") == 0) {
-            snprintf(dflt, sizeof(dflt), "built-in");
+            struct image_encode_opts enc;
+
+            image_encode_opts_default(&enc);
+            snprintf(dflt, sizeof(dflt), "%d", enc.png_level);
         }
 
         printf("  --%-18s %-26s %s\n      %s\n", o->flag,

@@ -315,6 +315,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                     upload_data_size);
     }
 
+    if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
+        strncmp(url, API "process/", strlen(API "process/")) == 0) {
+        return gateway_http_error(conn, 405, "method_not_allowed",
+                                  "submit with POST and a multipart form");
+    }
+
     if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
         return route_get(gw, conn, url);
     }

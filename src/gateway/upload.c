@@ -134,6 +134,14 @@ on_post_field(void *cls, enum MHD_ValueKind kind, const char *key,
         return MHD_YES;
     }
 
+    if (strcmp(key, "format") != 0 && strcmp(key, "threads") != 0 &&
+        strcmp(key, "runs") != 0 && algo_param_index(up->a, key) < 0) {
+        snprintf(msg, sizeof(msg), "unknown form field '%.40s' for %s; the "
+                 "file goes in a field named 'image'", key, up->a->name);
+        refuse(up, 400, "unknown_parameter", msg);
+        return MHD_YES;
+    }
+
     f = field_get(up, key);
     if (f != NULL && size == 0) {
         return MHD_YES;

@@ -8,7 +8,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/util.h"
 
 struct file_store {
@@ -168,6 +171,39 @@ file_close(struct store *s)
     free(s);
 }
 
+static int removed_tmp; /* only touched under nftw in store_file_open */
+
+static int
+on_tmp_entry(const char *path, const struct stat *st, int type,
+             struct FTW *ftw)
+{
+    (void)st;
+    if (type == FTW_F && strstr(path + ftw->base, ".tmp.") != NULL &&
+        unlink(path) == 0) {
+        removed_tmp++;
+    }
+    return 0;
+}
+
+/*
+ * A process killed in the middle of file_put leaves its temporary file;
+ * nothing reads those, so they are removed when the store opens.
+ */
+static void
+remove_leftovers(const char *dir)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+    pthread_mutex_lock(&lock);
+    removed_tmp = 0;
+    nftw(dir, on_tmp_entry, 16, FTW_PHYS);
+    if (removed_tmp > 0) {
+        log_info("store", "removed unfinished writes dir=%s count=%d", dir,
+                 removed_tmp);
+    }
+    pthread_mutex_unlock(&lock);
+}
+
 static const struct store_ops file_ops = {
     .name = "file",
     .put = file_put,
@@ -204,6 +240,7 @@ store_file_open(const char *dir, struct store **out, char *err,
         return IMGFLOW_EIO;
     }
 
+    remove_leftovers(fs->dir);
     *out = &fs->base;
     return 0;
 }

@@ -105,6 +105,7 @@ run_job(struct worker *w, const struct msg_request *req,
     struct msg_result r = {0};
     char err[256], key[96];
     double t0 = util_now(), t1;
+    double queued = util_timestamp_age(req->timestamp);
     uint8_t *input = NULL;
     size_t len = 0;
     enum outcome oc;
@@ -152,7 +153,7 @@ run_job(struct worker *w, const struct msg_request *req,
     r.runs = args->runs;
     r.store_time = util_now() - t1;
     r.processing_time = util_now() - t0;
-    r.queue_time = util_timestamp_age(req->timestamp);
+    r.queue_time = queued;
     r.decode_time = job.decode_s;
     r.encode_time = job.encode_s;
     r.memory_used = job.memory_bytes;
@@ -163,10 +164,12 @@ run_job(struct worker *w, const struct msg_request *req,
     r.format = image_format_name(fmt);
     r.attempt = attempt;
     oc = publish_result(w, &r) == 0 ? OUTCOME_ACK : OUTCOME_RETRY;
-    log_debug("worker", "completed request_id=%s algorithm=%s threads=%d "
-              "runs=%d kernel_ms=%.3f total_ms=%.1f", req->request_id,
-              a->name, args->threads, args->runs, job.timing.mean_s * 1e3,
-              r.processing_time * 1e3);
+    log_info("worker", "completed request_id=%s algorithm=%s %ux%u "
+             "threads=%d runs=%d kernel_ms=%.3f processing_ms=%.1f "
+             "queued_ms=%.1f", req->request_id, a->name, job.width,
+             job.height, args->threads, args->runs,
+             job.timing.mean_s * 1e3, r.processing_time * 1e3,
+             queued * 1e3);
 
 out:
     worker_job_clear(&job);

@@ -133,6 +133,9 @@ test_cli_misuse_explained(void **state)
     assert_non_null(strstr(out, "IMGFLOW_LISTEN"));
 
     assert_int_equal(run(out, sizeof(out), "%s frobnicate", binary), 2);
+    assert_int_equal(run(out, sizeof(out), "%s submit sobel %s/missing.png "
+                         "%s/o.png", binary, dir, dir), 1);
+    assert_non_null(strstr(out, "cannot read"));
     assert_int_equal(run(out, sizeof(out), "%s submit sobel %s/in.png "
                          "%s/o.png --gateway http://127.0.0.1:1", binary, dir,
                          dir), 3);

@@ -370,6 +370,7 @@ test_e2e_bad_requests_refused(void **state)
     static const char *const zero[] = {"threads", "0", NULL};
     static const char *const big_sigma[] = {"sigma", "51", NULL};
     static const char *const typo[] = {"sigmaa", "2", NULL};
+    static const char *const wrong_field[] = {"file", "photo bytes", NULL};
     static const char text[] = "hello, this is not an image at all\n";
     uint8_t png[64];
     size_t big_len = 21 * 1000 * 1000, n;
@@ -385,6 +386,8 @@ test_e2e_bad_requests_refused(void **state)
                  big_sigma, 400, "bad_parameter", "sigma");
     expect_error("/api/v1/process/blur", photos[0].bytes, photos[0].len, typo,
                  400, "unknown_parameter", "sigmaa");
+    expect_error("/api/v1/process/sobel", NULL, 0, wrong_field, 400,
+                 "unknown_parameter", "'image'");
     expect_error("/api/v1/process/sobel", text, sizeof(text) - 1, NULL, 415,
                  "unsupported_format", NULL);
     expect_error("/api/v1/process/sobel", NULL, 0, zero + 2, 400,
