@@ -16,6 +16,8 @@ struct command {
 
 static const struct command commands[] = {
     {"up", cmd_up, "run the whole system in one process (gateway, workers)"},
+    {"gateway", cmd_gateway, "run the HTTP API and results consumer alone"},
+    {"worker", cmd_worker, "run worker threads alone"},
     {"process", cmd_process, "process one image file, no services"},
     {"submit", cmd_submit, "upload an image to a gateway, wait, download"},
     {"bench", cmd_bench, "time the kernels across thread counts"},

@@ -13,6 +13,8 @@
 #include "core/config.h"
 
 int cmd_up(int argc, char **argv);
+int cmd_gateway(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 int cmd_process(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

@@ -1,8 +1,11 @@
 /*
- * `imgflow up`: the whole system in one process on the embedded
- * defaults: the in-process bus, the in-memory status store, the file
- * object store, the gateway with its results consumer, and a pool of
- * worker threads per algorithm. SIGINT or SIGTERM drains and stops it.
+ * The serving commands. `imgflow up` runs the whole system in one process:
+ * by default on the in-process bus, the in-memory status store and the
+ * file object store, with the gateway, its results consumer and a pool of
+ * worker threads per algorithm. `imgflow gateway` and `imgflow worker`
+ * run one side each, for deployments where a broker shared between
+ * processes and machines carries the queues. SIGINT or SIGTERM drains and
+ * stops them: running jobs finish and their results are recorded.
  * SPDX-License-Identifier: MIT
  */
 #include "cmd/cmd.h"
@@ -25,8 +28,15 @@
 
 #define MAX_WORKERS 1024
 
+/* What a serving command runs. */
+enum role {
+    ROLE_GATEWAY = 1, /* status store, results consumer, HTTP gateway */
+    ROLE_WORKERS = 2  /* worker threads */
+};
+
 struct system {
     struct config cfg;
+    unsigned roles;
     struct bus *bus;
     struct status_store *status;
     struct store *store;
@@ -43,7 +53,7 @@ open_backends(struct system *s)
     int rc;
 
     rc = bus_open(s->cfg.broker, &s->bus, err, sizeof(err));
-    if (rc == 0) {
+    if (rc == 0 && (s->roles & ROLE_GATEWAY)) {
         rc = status_open(s->cfg.status, s->cfg.status_ttl, &s->status, err,
                          sizeof(err));
     }
@@ -53,8 +63,8 @@ open_backends(struct system *s)
     }
 
     if (rc != 0) {
-        log_error("up", "cannot open backends: %s", err[0] ? err
-                  : imgflow_strerror(rc));
+        log_error(s->cfg.command, "cannot open backends: %s",
+                  err[0] ? err : imgflow_strerror(rc));
         return rc;
     }
 
@@ -149,7 +159,7 @@ report_unfinished(struct system *s)
         const struct algo *a = algo_at(i);
 
         if (bus_stats(s->bus, a->queue, &st) == 0 && st.ready > 0) {
-            log_warn("up", "requests still queued are dropped with the "
+            log_warn(s->cfg.command, "requests still queued are dropped with the "
                      "in-memory bus queue=%s count=%ld", a->queue, st.ready);
         }
     }
@@ -182,12 +192,67 @@ stop_system(struct system *s)
     bus_close(s->bus);
 }
 
-int
-cmd_up(int argc, char **argv)
+static void
+log_backends(const struct system *s, char *buf, size_t len)
+{
+    char broker[512], status[512];
+
+    util_url_redact(broker, sizeof(broker), s->cfg.broker);
+    util_url_redact(status, sizeof(status), s->cfg.status);
+    snprintf(buf, len, "broker=%s status=%s store=%s workers_per_algorithm=%d",
+             broker, (s->roles & ROLE_GATEWAY) ? status : "-", s->cfg.store,
+             (s->roles & ROLE_WORKERS) ? s->cfg.workers : 0);
+}
+
+static int
+start_gateway(struct system *s, const struct image_limits *lim)
+{
+    struct gateway_config gc = {0};
+    char backends[2048], err[256];
+    int rc;
+
+    rc = gateway_results_start(s->bus, s->status, &s->results);
+    if (rc != 0) {
+        return rc;
+    }
+
+    log_backends(s, backends, sizeof(backends));
+    gc.listen = s->cfg.listen;
+    gc.bus = s->bus;
+    gc.status = s->status;
+    gc.store = s->store;
+    gc.limits = *lim;
+    gc.backends = backends;
+    rc = gateway_start(&gc, &s->gateway, err, sizeof(err));
+    if (rc != 0) {
+        log_error(s->cfg.command, "%s", err);
+    }
+    return rc;
+}
+
+static const char *
+synopsis(unsigned roles)
+{
+    if (roles == ROLE_GATEWAY) {
+        return "usage: imgflow gateway [OPTIONS]\n\nRuns the HTTP API, the web "
+               "UI and the results consumer. Workers run elsewhere\n"
+               "(`imgflow worker`), sharing the broker and the object store.";
+    }
+
+    if (roles == ROLE_WORKERS) {
+        return "usage: imgflow worker [OPTIONS]\n\nRuns worker threads for "
+               "the chosen algorithms. The gateway runs elsewhere\n"
+               "(`imgflow gateway`), sharing the broker and the object store.";
+    }
+    return "usage: imgflow up [OPTIONS]\n\nRuns the gateway, the results "
+           "consumer and worker threads in one process.";
+}
+
+static int
+serve(const char *command, unsigned roles, int argc, char **argv)
 {
     struct system *s = calloc(1, sizeof(*s));
-    struct gateway_config gc = {0};
-    char backends[2048], broker[512], status[512], err[256];
+    struct image_limits lim;
     sigset_t set;
     int rc, sig = 0;
 
@@ -195,15 +260,24 @@ cmd_up(int argc, char **argv)
         return 1;
     }
 
-    rc = config_load(&s->cfg, "up", argc, argv);
+    s->roles = roles;
+    rc = config_load(&s->cfg, command, argc, argv);
     if (rc != 0 || check_algorithms(&s->cfg) != 0) {
         if (rc == 1) {
-            config_usage("up", "usage: imgflow up [OPTIONS]\n\nRuns the "
-                         "gateway, the results consumer and worker threads "
-                         "in one process.");
+            config_usage(command, synopsis(roles));
         }
         free(s);
         return rc == 1 ? 0 : 2;
+    }
+
+    /* Apart, the two sides can only meet through a shared broker. */
+    if (roles != (ROLE_GATEWAY | ROLE_WORKERS) &&
+        strcmp(s->cfg.broker, "memory") == 0) {
+        fprintf(stderr, "imgflow %s: the in-process bus cannot be shared "
+                "between processes; use --broker amqp://... (or `imgflow "
+                "up` to run everything in one process)\n", command);
+        free(s);
+        return 2;
     }
 
     /* Signals are taken by sigwait below, never by a worker thread. */
@@ -213,43 +287,48 @@ cmd_up(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    lim.max_bytes = s->cfg.max_bytes;
+    lim.max_side = s->cfg.max_side;
+    lim.max_pixels = s->cfg.max_pixels;
     rc = open_backends(s);
-    if (rc == 0) {
-        rc = gateway_results_start(s->bus, s->status, &s->results);
+    if (rc == 0 && (roles & ROLE_WORKERS)) {
+        rc = start_workers(s, &lim);
     }
 
-    gc.limits.max_bytes = s->cfg.max_bytes;
-    gc.limits.max_side = s->cfg.max_side;
-    gc.limits.max_pixels = s->cfg.max_pixels;
-    if (rc == 0) {
-        rc = start_workers(s, &gc.limits);
+    if (rc == 0 && (roles & ROLE_GATEWAY)) {
+        rc = start_gateway(s, &lim);
     }
 
-    util_url_redact(broker, sizeof(broker), s->cfg.broker);
-    util_url_redact(status, sizeof(status), s->cfg.status);
-    snprintf(backends, sizeof(backends), "broker=%s status=%s store=%s "
-             "workers_per_algorithm=%d", broker, status, s->cfg.store,
-             s->cfg.workers);
-    gc.listen = s->cfg.listen;
-    gc.bus = s->bus;
-    gc.status = s->status;
-    gc.store = s->store;
-    gc.backends = backends;
     if (rc == 0) {
-        rc = gateway_start(&gc, &s->gateway, err, sizeof(err));
-        if (rc != 0) {
-            log_error("up", "%s", err);
+        if (roles & ROLE_GATEWAY) {
+            log_info(command, "ready url=http://%s/", s->cfg.listen);
+        } else {
+            log_info(command, "ready workers=%d", s->n_workers);
         }
-    }
-
-    if (rc == 0) {
-        log_info("up", "ready url=http://%s/", s->cfg.listen);
         sigwait(&set, &sig);
-        log_info("up", "stopping signal=%s", sig == SIGINT ? "INT" : "TERM");
+        log_info(command, "stopping signal=%s", sig == SIGINT ? "INT" : "TERM");
     }
 
     stop_system(s);
     free(s);
-    log_info("up", "stopped");
+    log_info(command, "stopped");
     return rc == 0 ? 0 : 1;
+}
+
+int
+cmd_up(int argc, char **argv)
+{
+    return serve("up", ROLE_GATEWAY | ROLE_WORKERS, argc, argv);
+}
+
+int
+cmd_gateway(int argc, char **argv)
+{
+    return serve("gateway", ROLE_GATEWAY, argc, argv);
+}
+
+int
+cmd_worker(int argc, char **argv)
+{
+    return serve("worker", ROLE_WORKERS, argc, argv);
 }
