@@ -22,7 +22,7 @@ build: deps
 
 build-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug \
-		-DIMGFLOW_SANITIZE=ON >/dev/null
+		-DCMAKE_C_FLAGS_DEBUG="-O1 -g" -DIMGFLOW_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 
 run: build

@@ -168,8 +168,12 @@ report_unfinished(struct system *s)
 static void
 stop_system(struct system *s)
 {
-    /* Order matters: no new requests, finish jobs, apply their results. */
-    gateway_stop(s->gateway);
+    /*
+     * Order matters: no new submissions, finish the jobs, apply their
+     * results, and only then close the HTTP side, so a job finished
+     * during the stop can still be read.
+     */
+    gateway_drain(s->gateway);
     for (int i = 0; i < s->n_workers; i++) {
         worker_request_stop(s->workers[i]);
     }
@@ -179,6 +183,7 @@ stop_system(struct system *s)
     }
 
     gateway_results_stop(s->results, 5000);
+    gateway_stop(s->gateway);
     if (strcmp(s->cfg.broker, "memory") == 0) {
         report_unfinished(s);
     }

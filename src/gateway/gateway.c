@@ -335,6 +335,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   "no such endpoint: POST %.100s", url);
     }
 
+    if (atomic_load(&gw->draining)) {
+        return gateway_http_error(conn, 503, "shutting_down",
+                                  "the service is shutting down; submit "
+                                  "again in a moment");
+    }
+
     a = algo_find(name);
     if (a == NULL) {
         return gateway_http_error(conn, 404, "unknown_algorithm",
@@ -441,6 +447,14 @@ gateway_start(const struct gateway_config *cfg, struct gateway **out,
              gw->port, cfg->backends ? cfg->backends : "");
     *out = gw;
     return 0;
+}
+
+void
+gateway_drain(struct gateway *gw)
+{
+    if (gw != NULL) {
+        atomic_store(&gw->draining, 1);
+    }
 }
 
 int

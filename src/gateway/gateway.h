@@ -36,6 +36,13 @@ int gateway_start(const struct gateway_config *cfg, struct gateway **out,
 /* The TCP port actually bound. */
 int gateway_port(const struct gateway *gw);
 
+/*
+ * Refuse new submissions with 503 from now on, while status and result
+ * reads go on being served (so that jobs finishing during a shutdown can
+ * still be fetched). Any thread.
+ */
+void gateway_drain(struct gateway *gw);
+
 /* Stop accepting, finish the requests in progress, release everything. */
 void gateway_stop(struct gateway *gw);
 

@@ -7,6 +7,7 @@
 #define IMGFLOW_GATEWAY_GATEWAY_INT_H
 
 #include <microhttpd.h>
+#include <stdatomic.h>
 
 #include "algo/algo.h"
 #include "gateway/gateway.h"
@@ -15,6 +16,7 @@ struct gateway {
     struct gateway_config cfg;
     struct MHD_Daemon *daemon;
     int port;
+    atomic_int draining; /* set by gateway_drain: refuse submissions */
 };
 
 struct gateway__upload;

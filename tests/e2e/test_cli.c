@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -175,6 +176,61 @@ test_cli_submit_round_trip(void **state)
     image_free(&got);
 }
 
+/* SIGTERM: new work is refused, the running job ends and is readable. */
+static void
+test_cli_stop_finishes_running_job(void **state)
+{
+    static const char *const slow[] = {"sigma", "13", "runs", "100",
+                                       "threads", "1", NULL};
+    struct e2e_server *s = &server;
+    struct image_encode_opts o;
+    struct e2e_response r;
+    struct image img;
+    char err[128], path[128];
+    const char *st = NULL;
+    uint8_t *png;
+    size_t len;
+    json_t *doc;
+    char *id;
+
+    (void)state;
+    image_encode_opts_default(&o);
+    testutil_image(&img, TESTUTIL_PHOTO, 1200, 900, 3, 3);
+    assert_int_equal(image_encode(&img, IMAGE_FORMAT_PNG, &o, &png, &len, err,
+                                  sizeof(err)), 0);
+    assert_int_equal(e2e_server_start(s, binary, NULL), 0);
+    e2e_post(s, "/api/v1/process/blur", png, len, slow, &r);
+    assert_int_equal(r.status, 202);
+    id = strdup(json_string_value(json_object_get(r.json, "request_id")));
+    e2e_response_clear(&r);
+
+    /* Wait until the worker holds the job, then ask the process to stop. */
+    snprintf(path, sizeof(path), "/api/v1/status/%s", id);
+    for (int i = 0; i < 400; i++) {
+        e2e_get(s, path, &r);
+        st = json_string_value(json_object_get(r.json, "status"));
+        i = st && strcmp(st, "processing") == 0 ? 400 : i;
+        e2e_response_clear(&r);
+        usleep(25000);
+    }
+    kill(s->pid, SIGTERM);
+    usleep(300000);
+
+    e2e_post(s, "/api/v1/process/blur", png, len, NULL, &r);
+    assert_int_equal(r.status, 503);
+    e2e_response_clear(&r);
+
+    doc = e2e_wait(s, id, 300);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "status")),
+                        "completed");
+    assert_int_equal(e2e_server_stop(s), 0);
+    json_decref(doc);
+    free(id);
+    free(png);
+    image_free(&img);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -182,6 +238,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_cli_process_blur_matches_reference),
         cmocka_unit_test(test_cli_misuse_explained),
         cmocka_unit_test(test_cli_submit_round_trip),
+        cmocka_unit_test(test_cli_stop_finishes_running_job),
     };
     char cmd[128];
     int rc;
