@@ -20,8 +20,7 @@ status_open(const char *url, long ttl_s, struct status_store **out,
     }
 
     if (strncmp(url, "redis://", 8) == 0) {
-        snprintf(err, errlen, "this build has no Redis backend yet");
-        return IMGFLOW_EUNAVAIL;
+        return status_redis_open(url, ttl_s, out, err, errlen);
     }
 
     snprintf(err, errlen, "unknown status URL scheme (use memory or redis://)");

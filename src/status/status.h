@@ -69,4 +69,17 @@ int status_rank(const char *status);
 
 int status_memory_open(long ttl_s, struct status_store **out);
 
+/*
+ * Open the Redis store at url, redis://[[user]:password@]host[:port][/db],
+ * port 6379 and db 0 by default; a password escapes '@', '/' and '%' as
+ * %40, %2F and %25. Connects and pings once, so a Redis that is down
+ * fails here. Records expire after ttl_s seconds. Returns 0,
+ * IMGFLOW_EINVAL for a malformed URL or IMGFLOW_EUNAVAIL, with err saying
+ * why and never quoting the password. Any thread may then call the store.
+ * The process must ignore SIGPIPE: hiredis writes to sockets the server
+ * may have closed.
+ */
+int status_redis_open(const char *url, long ttl_s, struct status_store **out,
+                      char *err, size_t errlen);
+
 #endif
