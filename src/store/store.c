@@ -17,8 +17,7 @@ store_open(const char *url, struct store **out, char *err, size_t errlen)
     }
 
     if (strncmp(url, "s3://", 5) == 0) {
-        snprintf(err, errlen, "this build has no S3 backend yet");
-        return IMGFLOW_EUNAVAIL;
+        return store_s3_open(url + 5, out, err, errlen);
     }
 
     snprintf(err, errlen, "unknown store URL scheme (use file:// or s3://)");

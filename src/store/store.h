@@ -1,7 +1,7 @@
 /*
  * The object store: image bytes by key, written by the gateway (inputs)
  * and the worker (results). Backends: file://DIR (the embedded default)
- * and, later, s3://BUCKET. Keys are built by imgflow only ("inputs/<id>",
+ * and s3://BUCKET (s3.c). Keys are built by imgflow only ("inputs/<id>",
  * "results/<id>.png"), never taken from client input.
  * SPDX-License-Identifier: MIT
  */
@@ -29,8 +29,9 @@ struct store {
 };
 
 /*
- * Open from a URL: "file:///path" or "file://relative/path". Returns 0,
- * IMGFLOW_EINVAL or IMGFLOW_EIO with err saying why.
+ * Open from a URL: "file:///path", "file://relative/path" or
+ * "s3://BUCKET?..." (see store_s3_open). Returns 0 or a negative
+ * IMGFLOW_E* code with err saying why.
  */
 int store_open(const char *url, struct store **out, char *err,
                size_t errlen);
@@ -52,5 +53,15 @@ int store_key_valid(const char *key);
 
 int store_file_open(const char *dir, struct store **out, char *err,
                     size_t errlen);
+
+/*
+ * The S3 backend (s3.c); url is what follows "s3://":
+ * BUCKET?endpoint=URL&region=R&path_style=0|1&create_bucket=0|1, with
+ * credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+ * AWS_SESSION_TOKEN. Checks (and by default creates) the bucket. Returns
+ * 0, IMGFLOW_EINVAL, ENOTFOUND, EUNAVAIL, EIO or ENOMEM, err saying why.
+ */
+int store_s3_open(const char *url, struct store **out, char *err,
+                  size_t errlen);
 
 #endif
