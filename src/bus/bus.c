@@ -17,8 +17,7 @@ bus_open(const char *url, struct bus **out, char *err, size_t errlen)
     }
 
     if (strncmp(url, "amqp://", 7) == 0 || strncmp(url, "amqps://", 8) == 0) {
-        snprintf(err, errlen, "this build has no RabbitMQ backend yet");
-        return IMGFLOW_EUNAVAIL;
+        return bus_amqp_open(url, out, err, errlen);
     }
 
     snprintf(err, errlen, "unknown broker URL scheme (use memory or amqp://)");

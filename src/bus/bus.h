@@ -114,4 +114,11 @@ void bus_close(struct bus *b);
 /* The memory backend (used by bus_open for "memory"). */
 int bus_memory_open(struct bus **out);
 
+/*
+ * The RabbitMQ backend (used by bus_open for amqp://); see amqp.c. URL
+ * "amqp://user:pass@host:port/vhost", optionally "?heartbeat=S".
+ */
+int bus_amqp_open(const char *url, struct bus **out, char *err,
+                  size_t errlen);
+
 #endif
