@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 #include <unistd.h>
 
 static int
-free_port(void)
+bind_port(int want)
 {
     struct sockaddr_in a = {0};
     socklen_t len = sizeof(a);
@@ -25,6 +26,7 @@ free_port(void)
 
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)want);
     if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
         getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
         port = ntohs(a.sin_port);
@@ -34,6 +36,63 @@ free_port(void)
         close(fd);
     }
     return port;
+}
+
+int
+e2e_free_port(int max)
+{
+    if (max <= 0) {
+        return bind_port(0);
+    }
+
+    for (int i = 0; i < 200; i++) {
+        int want = 20000 + (int)(((unsigned)getpid() * 7919u + i * 104729u) %
+                                 (unsigned)(max - 20000));
+
+        if (bind_port(want) == want) {
+            return want;
+        }
+    }
+    return -1;
+}
+
+int
+e2e_wait_port(int port, double timeout)
+{
+    struct sockaddr_in a = {0};
+
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    for (double t = 0; t < timeout; t += 0.1) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        int ok = fd >= 0 &&
+                 connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+        if (fd >= 0) {
+            close(fd);
+        }
+
+        if (ok) {
+            return 0;
+        }
+
+        struct timespec ts = {0, 100000000L};
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
+pid_t
+e2e_spawn(const char *const *argv)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
 }
 
 static void
@@ -48,20 +107,28 @@ int
 e2e_server_start(struct e2e_server *s, const char *binary,
                  const char *const *extra)
 {
+    return e2e_server_start_as(s, binary, "up", 0, extra);
+}
+
+int
+e2e_server_start_as(struct e2e_server *s, const char *binary,
+                    const char *command, int port, const char *const *extra)
+{
     char listen[64];
     const char *argv[32];
     int n = 0;
 
     memset(s, 0, sizeof(*s));
     snprintf(s->data, sizeof(s->data), "/tmp/imgflow-e2e-XXXXXX");
-    if (mkdtemp(s->data) == NULL || (s->port = free_port()) < 0) {
+    s->port = port > 0 ? port : e2e_free_port(0);
+    if (mkdtemp(s->data) == NULL || s->port < 0) {
         return -1;
     }
 
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", s->port);
     snprintf(s->base, sizeof(s->base), "http://%s", listen);
     argv[n++] = binary;
-    argv[n++] = "up";
+    argv[n++] = command;
     argv[n++] = "--listen";
     argv[n++] = listen;
     argv[n++] = "--data";
@@ -71,11 +138,7 @@ e2e_server_start(struct e2e_server *s, const char *binary,
     }
     argv[n] = NULL;
 
-    s->pid = fork();
-    if (s->pid == 0) {
-        execv(binary, (char *const *)argv);
-        _exit(127);
-    }
+    s->pid = e2e_spawn(argv);
 
     /* Ready when health answers; give a sanitizer build time to start. */
     for (int i = 0; i < 300; i++) {

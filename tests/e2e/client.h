@@ -29,6 +29,23 @@ struct e2e_response {
 int e2e_server_start(struct e2e_server *s, const char *binary,
                      const char *const *extra);
 
+/*
+ * The same for another serving command ("gateway"); port 0 picks a free
+ * one, another port is reused (to restart on the same address).
+ */
+int e2e_server_start_as(struct e2e_server *s, const char *binary,
+                        const char *command, int port,
+                        const char *const *extra);
+
+/* Start a program with argv (NULL-terminated); its pid, or -1. */
+pid_t e2e_spawn(const char *const *argv);
+
+/* A free TCP port on 127.0.0.1 below max (0 for any); -1 if none. */
+int e2e_free_port(int max);
+
+/* Wait until something accepts on 127.0.0.1:port; 0, or -1 on timeout. */
+int e2e_wait_port(int port, double timeout);
+
 /* SIGTERM, wait; returns the exit status (0 on a clean stop). */
 int e2e_server_stop(struct e2e_server *s);
 

@@ -1,0 +1,309 @@
+/*
+ * End to end across processes: RabbitMQ, Redis and an S3-compatible
+ * store, each started privately by the test, with `imgflow gateway` and
+ * `imgflow worker` as separate processes. Every algorithm is checked
+ * pixel by pixel; a worker killed mid-job, a restarted gateway and poison
+ * messages must lose nothing and leave nothing hanging.
+ * SPDX-License-Identifier: MIT
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus/bus.h"
+#include "e2e/client.h"
+#include "e2e/jobs.h"
+#include "util/testutil.h"
+
+static const char *binary;
+static char source[512], dir[64], broker[128], status_url[128];
+static char store_url[160];
+static int rabbit_port;
+static pid_t redis_pid, s3_pid, worker_pid;
+static struct e2e_server gateway;
+static struct e2e_photo photos[E2E_MAX_PHOTOS];
+static int n_photos;
+
+static int
+rabbit(const char *mode)
+{
+    char cmd[1024];
+
+    snprintf(cmd, sizeof(cmd), "%s/scripts/rabbitmq-test-server %s %d "
+             "%s/rabbit >/dev/null", source, mode, rabbit_port, dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int
+start_redis(void)
+{
+    char port[16], rdir[128];
+    int p = e2e_free_port(0);
+
+    snprintf(port, sizeof(port), "%d", p);
+    snprintf(rdir, sizeof(rdir), "%s", dir);
+    const char *argv[] = {"/usr/bin/redis-server", "--port", port, "--save",
+                          "", "--appendonly", "no", "--bind", "127.0.0.1",
+                          "--dir", rdir, NULL};
+
+    redis_pid = e2e_spawn(argv);
+    snprintf(status_url, sizeof(status_url), "redis://127.0.0.1:%d/0", p);
+    return e2e_wait_port(p, 20);
+}
+
+static int
+start_s3(void)
+{
+    char port[16], script[600], sdir[128];
+    int p = e2e_free_port(0);
+
+    snprintf(port, sizeof(port), "%d", p);
+    snprintf(script, sizeof(script), "%s/scripts/s3-test-server", source);
+    snprintf(sdir, sizeof(sdir), "%s/s3", dir);
+    const char *argv[] = {"/bin/sh", script, "--port", port, "--dir", sdir,
+                          NULL};
+
+    setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
+    s3_pid = e2e_spawn(argv);
+    snprintf(store_url, sizeof(store_url),
+             "s3://imgflow?endpoint=http://127.0.0.1:%d", p);
+    return e2e_wait_port(p, 180); /* the first run installs s3rver */
+}
+
+static pid_t
+start_worker(void)
+{
+    const char *argv[] = {binary, "worker", "--broker", broker, "--store",
+                          store_url, NULL};
+
+    return e2e_spawn(argv);
+}
+
+static int
+start_gateway(int port)
+{
+    const char *extra[] = {"--broker", broker, "--status", status_url,
+                           "--store", store_url, NULL};
+
+    return e2e_server_start_as(&gateway, binary, "gateway", port, extra);
+}
+
+static void
+stop_pid(pid_t *pid, int sig)
+{
+    if (*pid > 0) {
+        kill(*pid, sig);
+        waitpid(*pid, NULL, 0);
+        *pid = 0;
+    }
+}
+
+static int
+setup(void **state)
+{
+    const char *src = getenv("IMGFLOW_SOURCE_DIR");
+
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(source, sizeof(source), "%s", src ? src : ".");
+    snprintf(dir, sizeof(dir), "/tmp/imgflow-dist-XXXXXX");
+    if (mkdtemp(dir) == NULL || (rabbit_port = e2e_free_port(45000)) < 0) {
+        return -1;
+    }
+
+    snprintf(broker, sizeof(broker), "amqp://guest:guest@127.0.0.1:%d/",
+             rabbit_port);
+    if (rabbit("start") != 0 || start_redis() != 0 || start_s3() != 0) {
+        fprintf(stderr, "cannot start RabbitMQ, Redis or the S3 server "
+                "(scripts/install-deps installs them)\n");
+        return -1;
+    }
+
+    n_photos = e2e_photos_load(photos, E2E_MAX_PHOTOS);
+    worker_pid = start_worker();
+    return start_gateway(0);
+}
+
+static int
+teardown(void **state)
+{
+    char cmd[128];
+    int rc;
+
+    (void)state;
+    rc = gateway.pid > 0 ? e2e_server_stop(&gateway) : 0;
+    stop_pid(&worker_pid, SIGTERM);
+    stop_pid(&s3_pid, SIGTERM);
+    stop_pid(&redis_pid, SIGTERM);
+    rabbit("stop");
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "could not remove %s\n", dir);
+    }
+
+    for (int i = 0; i < n_photos; i++) {
+        free(photos[i].bytes);
+    }
+    curl_global_cleanup();
+    return rc == 0 ? 0 : -1;
+}
+
+static void
+test_dist_every_algorithm_matches_reference(void **state)
+{
+    static const char *const algos[] = {"grayscale", "sobel", "blur"};
+    static const char *const fields[] = {"threads", "2", "runs", "2", NULL};
+
+    (void)state;
+    for (int i = 0; i < n_photos; i++) {
+        for (size_t a = 0; a < 3; a++) {
+            char *id = e2e_submit(&gateway, algos[a], photos[i].bytes,
+                                  photos[i].len, fields);
+
+            e2e_check_completed(&gateway, id, algos[a], &photos[i], 2, 2);
+            free(id);
+        }
+    }
+}
+
+/* Poll until status is want (or terminal); the last status seen. */
+static char *
+wait_status(const char *id, const char *want, double timeout)
+{
+    char path[128];
+    char *last = NULL;
+
+    snprintf(path, sizeof(path), "/api/v1/status/%s", id);
+    for (double t = 0; t < timeout; t += 0.05) {
+        struct e2e_response r;
+        const char *st;
+
+        e2e_get(&gateway, path, &r);
+        st = json_string_value(json_object_get(r.json, "status"));
+        free(last);
+        last = st ? strdup(st) : NULL;
+        e2e_response_clear(&r);
+        if (last != NULL && (strcmp(last, want) == 0 ||
+                             strcmp(last, "completed") == 0 ||
+                             strcmp(last, "failed") == 0)) {
+            break;
+        }
+        usleep(50000);
+    }
+    return last;
+}
+
+static void
+test_dist_worker_killed_mid_job_completes(void **state)
+{
+    static const char *const slow[] = {"sigma", "13", "runs", "100",
+                                       "threads", "1", NULL};
+    json_t *doc;
+    char *id, *st;
+
+    (void)state;
+    id = e2e_submit(&gateway, "blur", photos[0].bytes, photos[0].len, slow);
+    st = wait_status(id, "processing", 60);
+    assert_non_null(st);
+    assert_string_equal(st, "processing");
+    free(st);
+
+    /* The broker gives the unacknowledged request to the next worker. */
+    stop_pid(&worker_pid, SIGKILL);
+    worker_pid = start_worker();
+    doc = e2e_wait(&gateway, id, 600);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "status")),
+                        "completed");
+    json_decref(doc);
+    free(id);
+}
+
+static void
+test_dist_gateway_restart_keeps_requests(void **state)
+{
+    static const char *const fields[] = {"threads", "1", NULL};
+    int port = gateway.port;
+    char *id;
+
+    (void)state;
+    id = e2e_submit(&gateway, "sobel", photos[0].bytes, photos[0].len, fields);
+    stop_pid(&gateway.pid, SIGKILL);
+    assert_int_equal(start_gateway(port), 0);
+
+    /* Status lives in Redis and images in S3: nothing was lost. */
+    e2e_check_completed(&gateway, id, "sobel", &photos[0], 1, 1);
+    free(id);
+}
+
+static void
+test_dist_poison_messages_dead_lettered(void **state)
+{
+    static const char bad_threads[] =
+        "{\"request_id\":\"5ff683e9-f3c9-4b70-8d1f-0a1b2c3d4e5f\","
+        "\"algorithm\":\"sobel\",\"image_key\":\"inputs/x.png\","
+        "\"parameters\":{\"threads\":0,\"runs\":1},"
+        "\"timestamp\":\"2025-06-27T11:00:00Z\"}";
+    struct bus_queue_stats st = {0};
+    struct e2e_response r;
+    struct bus *bus = NULL;
+    char err[256];
+    json_t *e;
+
+    (void)state;
+    assert_int_equal(bus_open(broker, &bus, err, sizeof(err)), 0);
+    assert_int_equal(bus_publish(bus, "sobel_processing", "not json", 8), 0);
+    assert_int_equal(bus_publish(bus, "sobel_processing", bad_threads,
+                                 sizeof(bad_threads) - 1), 0);
+
+    /* The id was readable: the request is recorded as failed, once. */
+    for (int i = 0; i < 200 && st.ready < 2; i++) {
+        usleep(100000);
+        assert_int_equal(bus_stats(bus, "processing_dead_letter", &st), 0);
+    }
+    assert_int_equal(st.ready, 2);
+    e2e_get(&gateway, "/api/v1/status/5ff683e9-f3c9-4b70-8d1f-0a1b2c3d4e5f",
+            &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "status")),
+                        "failed");
+    e = json_object_get(r.json, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")),
+                        "bad_parameter");
+    assert_non_null(strstr(
+        json_string_value(json_object_get(e, "message")), "threads"));
+    e2e_response_clear(&r);
+    bus_shutdown(bus);
+    bus_close(bus);
+}
+
+int
+main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dist_every_algorithm_matches_reference),
+        cmocka_unit_test(test_dist_worker_killed_mid_job_completes),
+        cmocka_unit_test(test_dist_gateway_restart_keeps_requests),
+        cmocka_unit_test(test_dist_poison_messages_dead_lettered),
+    };
+
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s PATH-TO-IMGFLOW\n", argv[0]);
+        return 2;
+    }
+
+    binary = argv[1];
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
