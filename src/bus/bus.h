@@ -1,6 +1,6 @@
 /*
  * The bus: named queues between the gateway and the workers. Backends:
- * "memory" (in-process, the embedded default) and, later, amqp:// for
+ * "memory" (in-process, the embedded default) and amqp:// for
  * RabbitMQ. Semantics follow the broker's: a message is delivered to one
  * consumer, stays "in flight" until acknowledged, and a message that was
  * not acknowledged (nack with requeue, or its consumer closed) is

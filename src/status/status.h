@@ -1,7 +1,7 @@
 /*
  * The status store: one JSON document per request, written by the gateway
  * when it accepts an upload and updated from processing_results. Backends:
- * "memory" (the embedded default) and, later, redis://. Updates never go
+ * "memory" (the embedded default) and redis://. Updates never go
  * backwards: queued < processing < completed | failed, and a terminal
  * status is final.
  * SPDX-License-Identifier: MIT
