@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "e2e/client.h"
+#include "e2e/jobs.h"
 #include "util/ref.h"
 #include "util/testutil.h"
 
@@ -180,7 +181,7 @@ test_cli_submit_round_trip(void **state)
 static void
 test_cli_stop_finishes_running_job(void **state)
 {
-    static const char *const slow[] = {"sigma", "13", "runs", "100",
+    static const char *const slow[] = {"sigma", "13", "runs", E2E_LONG_RUNS,
                                        "threads", "1", NULL};
     struct e2e_server *s = &server;
     struct image_encode_opts o;

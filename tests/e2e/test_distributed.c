@@ -207,7 +207,7 @@ wait_status(const char *id, const char *want, double timeout)
 static void
 test_dist_worker_killed_mid_job_completes(void **state)
 {
-    static const char *const slow[] = {"sigma", "13", "runs", "100",
+    static const char *const slow[] = {"sigma", "13", "runs", E2E_LONG_RUNS,
                                        "threads", "1", NULL};
     json_t *doc;
     char *id, *st;
