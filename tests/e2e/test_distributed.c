@@ -30,6 +30,7 @@ static char source[512], dir[64], broker[128], status_url[128];
 static char store_url[160];
 static int rabbit_port;
 static pid_t redis_pid, s3_pid, worker_pid;
+static int redis_port;
 static struct e2e_server gateway;
 static struct e2e_photo photos[E2E_MAX_PHOTOS];
 static int n_photos;
@@ -48,7 +49,7 @@ static int
 start_redis(void)
 {
     char port[16], rdir[128];
-    int p = e2e_free_port(0);
+    int p = redis_port > 0 ? redis_port : e2e_free_port(0);
 
     snprintf(port, sizeof(port), "%d", p);
     snprintf(rdir, sizeof(rdir), "%s", dir);
@@ -57,6 +58,7 @@ start_redis(void)
                           "--dir", rdir, NULL};
 
     redis_pid = e2e_spawn(argv);
+    redis_port = p;
     snprintf(status_url, sizeof(status_url), "redis://127.0.0.1:%d/0", p);
     return e2e_wait_port(p, 20);
 }
@@ -288,6 +290,84 @@ test_dist_poison_messages_dead_lettered(void **state)
     bus_close(bus);
 }
 
+static void
+test_dist_second_gateway_answers(void **state)
+{
+    static const char *const fields[] = {"threads", "1", NULL};
+    struct e2e_server first = gateway;
+    char *id;
+
+    (void)state;
+    id = e2e_submit(&first, "grayscale", photos[0].bytes, photos[0].len,
+                    fields);
+
+    /* Another gateway on the same Redis and bucket answers for it. */
+    assert_int_equal(start_gateway(0), 0);
+    e2e_check_completed(&gateway, id, "grayscale", &photos[0], 1, 1);
+    assert_int_equal(e2e_server_stop(&gateway), 0);
+    gateway = first;
+    free(id);
+}
+
+static void
+test_dist_missing_input_fails_with_reason(void **state)
+{
+    static const char msg[] =
+        "{\"request_id\":\"dd563e6c-a861-4c78-9d1f-0a1b2c3d4e5f\","
+        "\"algorithm\":\"blur\",\"image_key\":\"inputs/none.png\","
+        "\"parameters\":{\"threads\":1,\"runs\":1,\"sigma\":2.0},"
+        "\"timestamp\":\"2025-06-27T11:00:00Z\"}";
+    struct bus *bus = NULL;
+    char err[256];
+    json_t *doc, *e;
+
+    (void)state;
+    assert_int_equal(bus_open(broker, &bus, err, sizeof(err)), 0);
+    assert_int_equal(bus_publish(bus, "blur_processing", msg,
+                                 sizeof(msg) - 1), 0);
+    doc = e2e_wait(&gateway, "dd563e6c-a861-4c78-9d1f-0a1b2c3d4e5f", 60);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "status")),
+                        "failed");
+    e = json_object_get(doc, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")),
+                        "input_missing");
+    json_decref(doc);
+    bus_shutdown(bus);
+    bus_close(bus);
+}
+
+static void
+test_dist_redis_down_answers_503_then_recovers(void **state)
+{
+    static const char *const fields[] = {"threads", "1", NULL};
+    struct e2e_response r;
+    char path[128];
+    char *id;
+
+    (void)state;
+    id = e2e_submit(&gateway, "grayscale", photos[0].bytes, photos[0].len,
+                    fields);
+    json_decref(e2e_wait(&gateway, id, 120));
+    stop_pid(&redis_pid, SIGKILL);
+
+    snprintf(path, sizeof(path), "/api/v1/status/%s", id);
+    e2e_get(&gateway, path, &r);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(r.json, "error"), "code")),
+                        "status_unavailable");
+    e2e_response_clear(&r);
+
+    /* Redis comes back empty (no persistence here): new work flows again. */
+    assert_int_equal(start_redis(), 0);
+    free(id);
+    id = e2e_submit(&gateway, "sobel", photos[0].bytes, photos[0].len,
+                    fields);
+    e2e_check_completed(&gateway, id, "sobel", &photos[0], 1, 1);
+    free(id);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -296,6 +376,9 @@ main(int argc, char **argv)
         cmocka_unit_test(test_dist_worker_killed_mid_job_completes),
         cmocka_unit_test(test_dist_gateway_restart_keeps_requests),
         cmocka_unit_test(test_dist_poison_messages_dead_lettered),
+        cmocka_unit_test(test_dist_second_gateway_answers),
+        cmocka_unit_test(test_dist_missing_input_fails_with_reason),
+        cmocka_unit_test(test_dist_redis_down_answers_503_then_recovers),
     };
 
     if (argc < 2) {
