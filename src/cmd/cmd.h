@@ -15,6 +15,12 @@
 int cmd_up(int argc, char **argv);
 int cmd_gateway(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
+
+/*
+ * Run the gateway and one worker process per algorithm as children of
+ * this process, restarting any that dies, until SIGINT or SIGTERM.
+ */
+int cmd_supervise(const struct config *cfg);
 int cmd_process(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

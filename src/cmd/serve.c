@@ -275,6 +275,14 @@ serve(const char *command, unsigned roles, int argc, char **argv)
         return rc == 1 ? 0 : 2;
     }
 
+    /* On a shared broker, `up` runs each side as a supervised process. */
+    if (roles == (ROLE_GATEWAY | ROLE_WORKERS) &&
+        strcmp(s->cfg.broker, "memory") != 0) {
+        rc = cmd_supervise(&s->cfg);
+        free(s);
+        return rc;
+    }
+
     /* Apart, the two sides can only meet through a shared broker. */
     if (roles != (ROLE_GATEWAY | ROLE_WORKERS) &&
         strcmp(s->cfg.broker, "memory") == 0) {

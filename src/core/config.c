@@ -368,3 +368,36 @@ config_algorithm_enabled(const struct config *cfg, const char *name)
     }
     return 0;
 }
+
+int
+config_export(const struct config *cfg)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const struct opt *o = &options[i];
+        const char *field = (const char *)cfg + o->offset;
+        char value[1024];
+
+        if (o->env == NULL) {
+            continue;
+        }
+
+        if (o->type == OPT_STRING) {
+            snprintf(value, sizeof(value), "%s", field);
+        } else if (o->type == OPT_INT || o->type == OPT_FLAG) {
+            snprintf(value, sizeof(value), "%d", *(const int *)field);
+        } else if (o->size == sizeof(uint32_t)) {
+            snprintf(value, sizeof(value), "%u", *(const uint32_t *)field);
+        } else {
+            snprintf(value, sizeof(value), "%llu",
+                     (unsigned long long)*(const uint64_t *)field);
+        }
+
+        /* A negative int means "built-in default": leave it unset. */
+        if (value[0] == '-') {
+            unsetenv(o->env);
+        } else if (setenv(o->env, value, 1) != 0) {
+            return IMGFLOW_ENOMEM;
+        }
+    }
+    return 0;
+}

@@ -59,6 +59,13 @@ int config_load(struct config *cfg, const char *command, int argc,
 /* Print a subcommand's options with their variables and defaults. */
 void config_usage(const char *command, const char *synopsis);
 
+/*
+ * Put every setting that has an IMGFLOW_* variable into the environment,
+ * so that child processes started with it see the same configuration.
+ * Returns 0 or IMGFLOW_ENOMEM.
+ */
+int config_export(const struct config *cfg);
+
 /* 1 when name is in cfg->algorithms (or it is "all"). */
 int config_algorithm_enabled(const struct config *cfg, const char *name);
 

@@ -368,6 +368,81 @@ test_dist_redis_down_answers_503_then_recovers(void **state)
     free(id);
 }
 
+/* The pid of parent's child whose command line holds word, or -1. */
+static pid_t
+child_with(pid_t parent, const char *word)
+{
+    char path[64], list[1024] = "", *save = NULL;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)parent,
+             (int)parent);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+
+    if (fgets(list, sizeof(list), f) == NULL) {
+        list[0] = '\0';
+    }
+    fclose(f);
+
+    for (char *tok = strtok_r(list, " \n", &save); tok != NULL;
+         tok = strtok_r(NULL, " \n", &save)) {
+        char cmd[512] = "";
+        size_t n;
+
+        snprintf(path, sizeof(path), "/proc/%s/cmdline", tok);
+        f = fopen(path, "r");
+        n = f ? fread(cmd, 1, sizeof(cmd) - 1, f) : 0;
+        if (f != NULL) {
+            fclose(f);
+        }
+
+        /* Arguments are NUL-separated: turn them into one string. */
+        for (size_t i = 0; i < n; i++) {
+            cmd[i] = cmd[i] == '\0' ? ' ' : cmd[i];
+        }
+
+        if (strstr(cmd, word) != NULL) {
+            return (pid_t)atoi(tok);
+        }
+    }
+    return -1;
+}
+
+static void
+test_dist_up_supervises_children(void **state)
+{
+    static const char *const fields[] = {"threads", "1", NULL};
+    const char *extra[] = {"--broker", broker, "--status", status_url,
+                           "--store", store_url, NULL};
+    struct e2e_server up;
+    pid_t old = -1, now = -1;
+    char *id;
+
+    (void)state;
+    assert_int_equal(e2e_server_start_as(&up, binary, "up", 0, extra), 0);
+    for (int i = 0; i < 100 && old < 0; i++) {
+        old = child_with(up.pid, "worker --algorithms sobel");
+        usleep(50000);
+    }
+    assert_true(old > 0);
+
+    /* A worker process that dies is started again. */
+    kill(old, SIGKILL);
+    for (int i = 0; i < 200 && (now < 0 || now == old); i++) {
+        usleep(50000);
+        now = child_with(up.pid, "worker --algorithms sobel");
+    }
+    assert_true(now > 0 && now != old);
+
+    id = e2e_submit(&up, "sobel", photos[0].bytes, photos[0].len, fields);
+    e2e_check_completed(&up, id, "sobel", &photos[0], 1, 1);
+    assert_int_equal(e2e_server_stop(&up), 0);
+    free(id);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -379,6 +454,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_dist_second_gateway_answers),
         cmocka_unit_test(test_dist_missing_input_fails_with_reason),
         cmocka_unit_test(test_dist_redis_down_answers_503_then_recovers),
+        cmocka_unit_test(test_dist_up_supervises_children),
     };
 
     if (argc < 2) {
