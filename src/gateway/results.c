@@ -73,6 +73,10 @@ results_main(void *arg)
             continue;
         }
 
+        if (rc != IMGFLOW_EAGAIN && rc != IMGFLOW_ECLOSED) {
+            util_sleep_ms(200); /* broker away: reconnects on next use */
+        }
+
         /* Stop once asked and the queue has run dry (or the drain ended). */
         if (rc == IMGFLOW_ECLOSED ||
             (atomic_load(&r->stop) &&

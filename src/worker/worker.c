@@ -252,8 +252,14 @@ worker_main(void *arg)
             continue;
         }
 
-        if (rc != 0) {
+        if (rc == IMGFLOW_ECLOSED) {
             break;
+        }
+
+        if (rc != 0) {
+            /* The broker is away; the consumer reconnects on next use. */
+            util_sleep_ms(500);
+            continue;
         }
 
         atomic_store(&w->busy, 1);

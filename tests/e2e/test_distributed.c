@@ -368,6 +368,77 @@ test_dist_redis_down_answers_503_then_recovers(void **state)
     free(id);
 }
 
+/* POST until accepted, retrying 503s for up to 60 s; the id or NULL. */
+static char *
+submit_retrying(const void *png, size_t len, int *refused)
+{
+    for (int i = 0; i < 300; i++) {
+        struct e2e_response r;
+        char *id = NULL;
+
+        e2e_post(&gateway, "/api/v1/process/grayscale", png, len, NULL, &r);
+        if (r.status == 202) {
+            id = strdup(json_string_value(json_object_get(r.json,
+                                                          "request_id")));
+        }
+
+        e2e_response_clear(&r);
+        if (id != NULL) {
+            return id;
+        }
+
+        (*refused)++;
+        usleep(200000);
+    }
+    return NULL;
+}
+
+static void
+test_dist_broker_restart_during_burst_loses_nothing(void **state)
+{
+    enum { BURST = 100 };
+    struct image_encode_opts o;
+    struct image img;
+    char *ids[BURST], err[128];
+    int refused = 0, completed = 0, failed = 0, lost = 0;
+    uint8_t *png;
+    size_t len;
+
+    (void)state;
+    image_encode_opts_default(&o);
+    testutil_image(&img, TESTUTIL_PHOTO, 96, 64, 3, 21);
+    assert_int_equal(image_encode(&img, IMAGE_FORMAT_PNG, &o, &png, &len, err,
+                                  sizeof(err)), 0);
+
+    /* Half before the restart, half after, retrying what was refused. */
+    for (int i = 0; i < BURST; i++) {
+        if (i == BURST / 2) {
+            assert_int_equal(rabbit("stop"), 0);
+            assert_int_equal(rabbit("start"), 0);
+        }
+        ids[i] = submit_retrying(png, len, &refused);
+        assert_non_null(ids[i]);
+    }
+
+    for (int i = 0; i < BURST; i++) {
+        json_t *doc = e2e_wait(&gateway, ids[i], 120);
+        const char *st = json_string_value(json_object_get(doc, "status"));
+
+        completed += st && strcmp(st, "completed") == 0;
+        failed += st && strcmp(st, "failed") == 0;
+        lost += st == NULL;
+        json_decref(doc);
+        free(ids[i]);
+    }
+
+    printf("broker restart: submitted %d, refused and retried %d, completed "
+           "%d, failed %d, lost %d\n", BURST, refused, completed, failed,
+           lost);
+    assert_int_equal(completed, BURST);
+    free(png);
+    image_free(&img);
+}
+
 /* The pid of parent's child whose command line holds word, or -1. */
 static pid_t
 child_with(pid_t parent, const char *word)
@@ -455,6 +526,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_dist_missing_input_fails_with_reason),
         cmocka_unit_test(test_dist_redis_down_answers_503_then_recovers),
         cmocka_unit_test(test_dist_up_supervises_children),
+        cmocka_unit_test(test_dist_broker_restart_during_burst_loses_nothing),
     };
 
     if (argc < 2) {
