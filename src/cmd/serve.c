@@ -92,6 +92,7 @@ start_workers(struct system *s, const struct image_limits *lim)
     wc.store = s->store;
     wc.limits = *lim;
     wc.max_attempts = s->cfg.max_attempts;
+    wc.prefetch = s->cfg.prefetch;
     image_encode_opts_default(&wc.encode);
     if (s->cfg.png_level >= 0) {
         wc.encode.png_level = s->cfg.png_level;

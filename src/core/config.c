@@ -66,6 +66,8 @@ static const struct opt options[] = {
     {"max-attempts", "IMGFLOW_MAX_ATTEMPTS",
      NUM(OPT_INT, max_attempts, 1, 100), "up,worker",
      "deliveries of one request before it fails and is dead-lettered"},
+    {"prefetch", "IMGFLOW_PREFETCH", NUM(OPT_INT, prefetch, 1, 1000),
+     "up,worker", "deliveries each worker thread holds at once (1 is fair)"},
     {"status-ttl", "IMGFLOW_STATUS_TTL", NUM(OPT_SIZE, status_ttl, 60, 1e9),
      "up,gateway", "seconds a request's status is kept"},
     {"png-level", "IMGFLOW_PNG_LEVEL", NUM(OPT_INT, png_level, 0, 9),
@@ -122,6 +124,7 @@ set_defaults(struct config *cfg, const char *command)
     cfg->max_pixels = 100000000ull;
     cfg->workers = 1;
     cfg->max_attempts = 3;
+    cfg->prefetch = 1;
     cfg->status_ttl = 7L * 24 * 3600;
     cfg->png_level = -1;
     cfg->jpeg_quality = 90;

@@ -35,6 +35,7 @@ struct config {
     uint64_t max_pixels;
     int workers;             /* worker threads per algorithm */
     int max_attempts;        /* deliveries before dead-lettering */
+    int prefetch;            /* deliveries a worker thread holds at once */
     long status_ttl;         /* seconds */
     int png_level;
     int jpeg_quality;

@@ -293,7 +293,9 @@ worker_start(const struct worker_config *cfg, struct worker **out)
         queues[i] = cfg->algos[i]->queue;
     }
 
-    rc = bus_consumer_open(cfg->bus, queues, cfg->n_algos, 1, &w->consumer);
+    rc = bus_consumer_open(cfg->bus, queues, cfg->n_algos,
+                           cfg->prefetch > 0 ? cfg->prefetch : 1,
+                           &w->consumer);
     if (rc != 0) {
         free(w);
         return rc;

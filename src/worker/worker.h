@@ -28,6 +28,7 @@ struct worker_config {
     struct image_limits limits;
     struct image_encode_opts encode;
     int max_attempts;       /* deliveries before a request fails for good */
+    int prefetch;           /* deliveries held at once (default 1) */
     const char *name;       /* worker id in results and logs (copied) */
 };
 
