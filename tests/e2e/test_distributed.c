@@ -23,71 +23,21 @@
 #include "bus/bus.h"
 #include "e2e/client.h"
 #include "e2e/jobs.h"
+#include "e2e/services.h"
 #include "util/testutil.h"
 
 static const char *binary;
-static char source[512], dir[64], broker[128], status_url[128];
-static char store_url[160];
-static int rabbit_port;
-static pid_t redis_pid, s3_pid, worker_pid;
-static int redis_port;
+static struct e2e_services sv;
+static pid_t worker_pid;
 static struct e2e_server gateway;
 static struct e2e_photo photos[E2E_MAX_PHOTOS];
 static int n_photos;
 
-static int
-rabbit(const char *mode)
-{
-    char cmd[1024];
-
-    snprintf(cmd, sizeof(cmd), "%s/scripts/rabbitmq-test-server %s %d "
-             "%s/rabbit >/dev/null", source, mode, rabbit_port, dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static int
-start_redis(void)
-{
-    char port[16], rdir[128];
-    int p = redis_port > 0 ? redis_port : e2e_free_port(0);
-
-    snprintf(port, sizeof(port), "%d", p);
-    snprintf(rdir, sizeof(rdir), "%s", dir);
-    const char *argv[] = {"/usr/bin/redis-server", "--port", port, "--save",
-                          "", "--appendonly", "no", "--bind", "127.0.0.1",
-                          "--dir", rdir, NULL};
-
-    redis_pid = e2e_spawn(argv);
-    redis_port = p;
-    snprintf(status_url, sizeof(status_url), "redis://127.0.0.1:%d/0", p);
-    return e2e_wait_port(p, 20);
-}
-
-static int
-start_s3(void)
-{
-    char port[16], script[600], sdir[128];
-    int p = e2e_free_port(0);
-
-    snprintf(port, sizeof(port), "%d", p);
-    snprintf(script, sizeof(script), "%s/scripts/s3-test-server", source);
-    snprintf(sdir, sizeof(sdir), "%s/s3", dir);
-    const char *argv[] = {"/bin/sh", script, "--port", port, "--dir", sdir,
-                          NULL};
-
-    setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
-    s3_pid = e2e_spawn(argv);
-    snprintf(store_url, sizeof(store_url),
-             "s3://imgflow?endpoint=http://127.0.0.1:%d", p);
-    return e2e_wait_port(p, 180); /* the first run installs s3rver */
-}
-
 static pid_t
 start_worker(void)
 {
-    const char *argv[] = {binary, "worker", "--broker", broker, "--store",
-                          store_url, NULL};
+    const char *argv[] = {binary, "worker", "--broker", sv.broker, "--store",
+                          sv.store, NULL};
 
     return e2e_spawn(argv);
 }
@@ -95,40 +45,18 @@ start_worker(void)
 static int
 start_gateway(int port)
 {
-    const char *extra[] = {"--broker", broker, "--status", status_url,
-                           "--store", store_url, NULL};
+    const char *extra[] = {"--broker", sv.broker, "--status", sv.status,
+                           "--store", sv.store, NULL};
 
     return e2e_server_start_as(&gateway, binary, "gateway", port, extra);
-}
-
-static void
-stop_pid(pid_t *pid, int sig)
-{
-    if (*pid > 0) {
-        kill(*pid, sig);
-        waitpid(*pid, NULL, 0);
-        *pid = 0;
-    }
 }
 
 static int
 setup(void **state)
 {
-    const char *src = getenv("IMGFLOW_SOURCE_DIR");
-
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    snprintf(source, sizeof(source), "%s", src ? src : ".");
-    snprintf(dir, sizeof(dir), "/tmp/imgflow-dist-XXXXXX");
-    if (mkdtemp(dir) == NULL || (rabbit_port = e2e_free_port(45000)) < 0) {
-        return -1;
-    }
-
-    snprintf(broker, sizeof(broker), "amqp://guest:guest@127.0.0.1:%d/",
-             rabbit_port);
-    if (rabbit("start") != 0 || start_redis() != 0 || start_s3() != 0) {
-        fprintf(stderr, "cannot start RabbitMQ, Redis or the S3 server "
-                "(scripts/install-deps installs them)\n");
+    if (e2e_services_start(&sv) != 0) {
         return -1;
     }
 
@@ -140,23 +68,16 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    char cmd[128];
     int rc;
 
     (void)state;
     rc = gateway.pid > 0 ? e2e_server_stop(&gateway) : 0;
-    stop_pid(&worker_pid, SIGTERM);
-    stop_pid(&s3_pid, SIGTERM);
-    stop_pid(&redis_pid, SIGTERM);
-    rabbit("stop");
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "could not remove %s\n", dir);
-    }
-
+    e2e_stop_pid(&worker_pid, SIGTERM);
+    e2e_services_stop(&sv);
     for (int i = 0; i < n_photos; i++) {
         free(photos[i].bytes);
     }
+
     curl_global_cleanup();
     return rc == 0 ? 0 : -1;
 }
@@ -222,7 +143,7 @@ test_dist_worker_killed_mid_job_completes(void **state)
     free(st);
 
     /* The broker gives the unacknowledged request to the next worker. */
-    stop_pid(&worker_pid, SIGKILL);
+    e2e_stop_pid(&worker_pid, SIGKILL);
     worker_pid = start_worker();
     doc = e2e_wait(&gateway, id, 600);
     assert_non_null(doc);
@@ -241,7 +162,7 @@ test_dist_gateway_restart_keeps_requests(void **state)
 
     (void)state;
     id = e2e_submit(&gateway, "sobel", photos[0].bytes, photos[0].len, fields);
-    stop_pid(&gateway.pid, SIGKILL);
+    e2e_stop_pid(&gateway.pid, SIGKILL);
     assert_int_equal(start_gateway(port), 0);
 
     /* Status lives in Redis and images in S3: nothing was lost. */
@@ -264,7 +185,7 @@ test_dist_poison_messages_dead_lettered(void **state)
     json_t *e;
 
     (void)state;
-    assert_int_equal(bus_open(broker, &bus, err, sizeof(err)), 0);
+    assert_int_equal(bus_open(sv.broker, &bus, err, sizeof(err)), 0);
     assert_int_equal(bus_publish(bus, "sobel_processing", "not json", 8), 0);
     assert_int_equal(bus_publish(bus, "sobel_processing", bad_threads,
                                  sizeof(bad_threads) - 1), 0);
@@ -322,7 +243,7 @@ test_dist_missing_input_fails_with_reason(void **state)
     json_t *doc, *e;
 
     (void)state;
-    assert_int_equal(bus_open(broker, &bus, err, sizeof(err)), 0);
+    assert_int_equal(bus_open(sv.broker, &bus, err, sizeof(err)), 0);
     assert_int_equal(bus_publish(bus, "blur_processing", msg,
                                  sizeof(msg) - 1), 0);
     doc = e2e_wait(&gateway, "dd563e6c-a861-4c78-9d1f-0a1b2c3d4e5f", 60);
@@ -349,7 +270,7 @@ test_dist_redis_down_answers_503_then_recovers(void **state)
     id = e2e_submit(&gateway, "grayscale", photos[0].bytes, photos[0].len,
                     fields);
     json_decref(e2e_wait(&gateway, id, 120));
-    stop_pid(&redis_pid, SIGKILL);
+    e2e_stop_pid(&sv.redis_pid, SIGKILL);
 
     snprintf(path, sizeof(path), "/api/v1/status/%s", id);
     e2e_get(&gateway, path, &r);
@@ -360,7 +281,7 @@ test_dist_redis_down_answers_503_then_recovers(void **state)
     e2e_response_clear(&r);
 
     /* Redis comes back empty (no persistence here): new work flows again. */
-    assert_int_equal(start_redis(), 0);
+    assert_int_equal(e2e_services_redis_start(&sv), 0);
     free(id);
     id = e2e_submit(&gateway, "sobel", photos[0].bytes, photos[0].len,
                     fields);
@@ -413,8 +334,8 @@ test_dist_broker_restart_during_burst_loses_nothing(void **state)
     /* Half before the restart, half after, retrying what was refused. */
     for (int i = 0; i < BURST; i++) {
         if (i == BURST / 2) {
-            assert_int_equal(rabbit("stop"), 0);
-            assert_int_equal(rabbit("start"), 0);
+            assert_int_equal(e2e_services_rabbit(&sv, "stop"), 0);
+            assert_int_equal(e2e_services_rabbit(&sv, "start"), 0);
         }
         ids[i] = submit_retrying(png, len, &refused);
         assert_non_null(ids[i]);
@@ -486,8 +407,8 @@ static void
 test_dist_up_supervises_children(void **state)
 {
     static const char *const fields[] = {"threads", "1", NULL};
-    const char *extra[] = {"--broker", broker, "--status", status_url,
-                           "--store", store_url, NULL};
+    const char *extra[] = {"--broker", sv.broker, "--status", sv.status,
+                           "--store", sv.store, NULL};
     struct e2e_server up;
     pid_t old = -1, now = -1;
     char *id;

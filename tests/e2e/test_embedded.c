@@ -1,5 +1,6 @@
 /*
- * End to end on the embedded default: `imgflow up` in a child process,
+ * End to end on the embedded default (or, given "distributed", on
+ * RabbitMQ, Redis and S3): `imgflow up` in a child process,
  * every algorithm on real photos (or generated ones when the shared
  * folder is absent) checked pixel by pixel against the double-precision
  * references, the bad requests with their codes, and every request
@@ -19,11 +20,14 @@
 
 #include "e2e/client.h"
 #include "e2e/jobs.h"
+#include "e2e/services.h"
 #include "util/testutil.h"
 
 #define MAX_IDS    256
 
 static const char *binary;
+static int distributed; /* run on RabbitMQ, Redis and S3 */
+static struct e2e_services services;
 static struct e2e_server server;
 static char *ids[MAX_IDS];
 static int n_ids;
@@ -63,12 +67,30 @@ run_algorithm(const char *algo, const char *const *fields, int threads,
 static int
 setup(void **state)
 {
-    static const char *const extra[] = {"--max-upload-bytes", "20000000",
-                                        "--max-pixels", "30000000", NULL};
+    const char *extra[16] = {"--max-upload-bytes", "20000000",
+                             "--max-pixels", "30000000", NULL};
 
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     n_photos = e2e_photos_load(photos, E2E_MAX_PHOTOS);
+
+    /*
+     * The same suite on RabbitMQ, Redis and S3: `up` then runs the
+     * gateway and a worker process per algorithm as its children.
+     */
+    if (distributed) {
+        if (e2e_services_start(&services) != 0) {
+            return -1;
+        }
+        extra[4] = "--broker";
+        extra[5] = services.broker;
+        extra[6] = "--status";
+        extra[7] = services.status;
+        extra[8] = "--store";
+        extra[9] = services.store;
+        extra[10] = NULL;
+    }
+
     if (e2e_server_start(&server, binary, extra) != 0) {
         fprintf(stderr, "cannot start %s up\n", binary);
         return -1;
@@ -89,6 +111,10 @@ teardown(void **state)
 
     for (int i = 0; i < n_ids; i++) {
         free(ids[i]);
+    }
+
+    if (distributed) {
+        e2e_services_stop(&services);
     }
 
     curl_global_cleanup();
@@ -369,5 +395,9 @@ main(int argc, char **argv)
     }
 
     binary = argv[1];
+    distributed = argc > 2 && strcmp(argv[2], "distributed") == 0;
+    if (distributed) {
+        printf("backends: RabbitMQ, Redis and S3, separate processes\n");
+    }
     return cmocka_run_group_tests(tests, setup, teardown);
 }
