@@ -51,6 +51,63 @@ publish_result(struct worker *w, const struct msg_result *r)
     return rc;
 }
 
+/* Where the completed result message of a request is kept. */
+static void
+record_key(char *buf, size_t len, const char *request_id)
+{
+    snprintf(buf, len, "results/%s.result.json", request_id);
+}
+
+/*
+ * Keep the completed result message in the object store, then publish
+ * it. A redelivery of a request whose result was kept (its broker ack was
+ * lost) then sends the same result again instead of redoing the job.
+ */
+static int
+complete(struct worker *w, const struct msg_result *r)
+{
+    json_t *doc = msg_result_build(r);
+    char *body = doc ? msg_dump(doc) : NULL;
+    char key[96];
+    int rc = body ? 0 : IMGFLOW_ENOMEM;
+
+    record_key(key, sizeof(key), r->request_id);
+    if (rc == 0) {
+        rc = store_put(w->cfg.store, key, body, strlen(body));
+    }
+
+    if (rc == 0) {
+        rc = bus_publish(w->cfg.bus, MSG_RESULTS_QUEUE, body, strlen(body));
+    }
+
+    free(body);
+    json_decref(doc);
+    return rc;
+}
+
+/* 1 when the request was completed before and its result was sent again. */
+static int
+resend_kept_result(struct worker *w, const struct msg_request *req,
+                   enum outcome *oc)
+{
+    uint8_t *body = NULL;
+    size_t len = 0;
+    char key[96];
+
+    record_key(key, sizeof(key), req->request_id);
+    if (store_get(w->cfg.store, key, &body, &len) != 0) {
+        return 0;
+    }
+
+    log_info("worker", "already completed, result sent again request_id=%s",
+             req->request_id);
+    *oc = bus_publish(w->cfg.bus, MSG_RESULTS_QUEUE, body, len) == 0
+              ? OUTCOME_ACK
+              : OUTCOME_RETRY;
+    free(body);
+    return 1;
+}
+
 static enum outcome
 fail_request(struct worker *w, const struct msg_request *req,
              const char *code, const char *reason, int attempt)
@@ -163,7 +220,7 @@ run_job(struct worker *w, const struct msg_request *req,
     r.channels = job.channels;
     r.format = image_format_name(fmt);
     r.attempt = attempt;
-    oc = publish_result(w, &r) == 0 ? OUTCOME_ACK : OUTCOME_RETRY;
+    oc = complete(w, &r) == 0 ? OUTCOME_ACK : OUTCOME_RETRY;
     log_info("worker", "completed request_id=%s algorithm=%s %ux%u "
              "threads=%d runs=%d kernel_ms=%.3f processing_ms=%.1f "
              "queued_ms=%.1f", req->request_id, a->name, job.width,
@@ -192,6 +249,10 @@ handle(struct worker *w, const struct bus_msg *m)
             oc = fail_request(w, &req, "bad_message", err, m->deliveries);
         }
         return oc;
+    }
+
+    if (m->deliveries > 1 && resend_kept_result(w, &req, &oc)) {
+        goto out;
     }
 
     if (m->deliveries > w->cfg.max_attempts) {

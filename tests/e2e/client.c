@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
@@ -84,15 +85,46 @@ e2e_wait_port(int port, double timeout)
 }
 
 pid_t
-e2e_spawn(const char *const *argv)
+e2e_spawn_logged(const char *const *argv, const char *log)
 {
     pid_t pid = fork();
 
     if (pid == 0) {
+        if (log != NULL) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+            if (fd >= 0) {
+                dup2(fd, STDERR_FILENO);
+                close(fd);
+            }
+        }
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     return pid;
+}
+
+pid_t
+e2e_spawn(const char *const *argv)
+{
+    return e2e_spawn_logged(argv, NULL);
+}
+
+int
+e2e_log_count(const char *log, const char *text)
+{
+    char line[4096];
+    FILE *f = fopen(log, "r");
+    int n = 0;
+
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        n += strstr(line, text) != NULL;
+    }
+
+    if (f != NULL) {
+        fclose(f);
+    }
+    return n;
 }
 
 static void

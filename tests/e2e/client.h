@@ -40,6 +40,12 @@ int e2e_server_start_as(struct e2e_server *s, const char *binary,
 /* Start a program with argv (NULL-terminated); its pid, or -1. */
 pid_t e2e_spawn(const char *const *argv);
 
+/* The same with its standard error appended to the file log. */
+pid_t e2e_spawn_logged(const char *const *argv, const char *log);
+
+/* How many lines of the file log contain text. */
+int e2e_log_count(const char *log, const char *text);
+
 /* A free TCP port on 127.0.0.1 below max (0 for any); -1 if none. */
 int e2e_free_port(int max);
 
