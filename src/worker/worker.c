@@ -85,6 +85,39 @@ complete(struct worker *w, const struct msg_result *r)
     return rc;
 }
 
+/*
+ * The attempt a redelivery is. RabbitMQ's classic queues only flag a
+ * redelivery, so a job that kills its worker every time would come back
+ * forever: the count is kept beside the request in the object store,
+ * written only on redeliveries.
+ */
+static int
+count_attempt(struct worker *w, const char *request_id, int deliveries)
+{
+    char key[96], text[16];
+    uint8_t *body = NULL;
+    size_t len = 0;
+    int attempt = deliveries;
+
+    snprintf(key, sizeof(key), "results/%s.attempts", request_id);
+    if (store_get(w->cfg.store, key, &body, &len) == 0 && len < 12) {
+        int kept;
+
+        memcpy(text, body, len);
+        text[len] = '\0';
+        kept = atoi(text);
+        attempt = kept + 1 > attempt ? kept + 1 : attempt;
+    }
+
+    free(body);
+    snprintf(text, sizeof(text), "%d", attempt);
+    if (store_put(w->cfg.store, key, text, strlen(text)) != 0) {
+        log_warn("worker", "cannot keep the attempt count request_id=%s",
+                 request_id);
+    }
+    return attempt;
+}
+
 /* 1 when the request was completed before and its result was sent again. */
 static int
 resend_kept_result(struct worker *w, const struct msg_request *req,
@@ -241,6 +274,7 @@ handle(struct worker *w, const struct bus_msg *m)
     const struct algo *a;
     char err[256], reason[320];
     enum outcome oc;
+    int attempt;
 
     if (msg_request_parse(m->body, m->len, &req, err, sizeof(err)) != 0) {
         oc = dead_letter(w, m, err);
@@ -255,12 +289,15 @@ handle(struct worker *w, const struct bus_msg *m)
         goto out;
     }
 
-    if (m->deliveries > w->cfg.max_attempts) {
+    attempt = m->deliveries > 1
+                  ? count_attempt(w, req.request_id, m->deliveries)
+                  : 1;
+    if (attempt > w->cfg.max_attempts) {
         snprintf(reason, sizeof(reason), "gave up after %d attempts",
                  w->cfg.max_attempts);
         oc = dead_letter(w, m, reason);
         oc = oc == OUTCOME_ACK ? fail_request(w, &req, "too_many_attempts",
-                                              reason, m->deliveries)
+                                              reason, attempt)
                                : oc;
         goto out;
     }
@@ -271,7 +308,7 @@ handle(struct worker *w, const struct bus_msg *m)
                  "queue %s", req.algorithm, m->queue);
         oc = dead_letter(w, m, reason);
         oc = oc == OUTCOME_ACK ? fail_request(w, &req, "unknown_algorithm",
-                                              reason, m->deliveries)
+                                              reason, attempt)
                                : oc;
         goto out;
     }
@@ -279,7 +316,7 @@ handle(struct worker *w, const struct bus_msg *m)
     if (msg_request_args(&req, a, &args, err, sizeof(err)) != 0) {
         oc = dead_letter(w, m, err);
         oc = oc == OUTCOME_ACK ? fail_request(w, &req, "bad_parameter", err,
-                                              m->deliveries)
+                                              attempt)
                                : oc;
         goto out;
     }
@@ -290,10 +327,10 @@ handle(struct worker *w, const struct bus_msg *m)
         .algorithm = a->name,
         .status = "processing",
         .worker = w->name,
-        .attempt = m->deliveries,
+        .attempt = attempt,
     };
     publish_result(w, &started);
-    oc = run_job(w, &req, a, &args, m->deliveries);
+    oc = run_job(w, &req, a, &args, attempt);
 
 out:
     msg_request_clear(&req);
