@@ -138,6 +138,12 @@ check_algorithms(const struct config *cfg)
         return 0;
     }
 
+    if (*p == '\0') {
+        fprintf(stderr, "imgflow: --algorithms is empty; name one or more "
+                "algorithms, or all\n");
+        return IMGFLOW_EINVAL;
+    }
+
     while (*p != '\0') {
         size_t len = strcspn(p, ",");
 
@@ -251,7 +257,9 @@ synopsis(unsigned roles)
                "(`imgflow gateway`), sharing the broker and the object store.";
     }
     return "usage: imgflow up [OPTIONS]\n\nRuns the gateway, the results "
-           "consumer and worker threads in one process.";
+           "consumer and worker threads in one process; with\n--broker "
+           "amqp://... it runs the gateway and a worker process per "
+           "algorithm\nas supervised children.";
 }
 
 static int
@@ -294,17 +302,20 @@ serve(const char *command, unsigned roles, int argc, char **argv)
         return 2;
     }
 
-    /* Signals are taken by sigwait below, never by a worker thread. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /*
+     * While the backends open, SIGINT and SIGTERM still end the process
+     * at once (there is nothing to drain yet); from then on they are
+     * taken by sigwait below, never by a worker thread.
+     */
     signal(SIGPIPE, SIG_IGN);
-
     lim.max_bytes = s->cfg.max_bytes;
     lim.max_side = s->cfg.max_side;
     lim.max_pixels = s->cfg.max_pixels;
     rc = open_backends(s);
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
     if (rc == 0 && (roles & ROLE_WORKERS)) {
         rc = start_workers(s, &lim);
     }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 
 struct child {
     char role[16];        /* "gateway" or "worker" */
+    int starts;           /* how many times it was started */
     char algorithm[64];   /* workers only */
     pid_t pid;
     double started;       /* util_now() of the last start */
@@ -36,7 +38,7 @@ struct child {
 static int
 spawn(struct child *c)
 {
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
 
     if (pid < 0) {
         return -1;
@@ -47,6 +49,12 @@ spawn(struct child *c)
 
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+
+        /* Children never outlive this supervisor, even one killed hard. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) {
+            _exit(1); /* the supervisor died before prctl took effect */
+        }
         if (c->algorithm[0] != '\0') {
             execl("/proc/self/exe", "imgflow", c->role, "--algorithms",
                   c->algorithm, (char *)NULL);
@@ -57,6 +65,7 @@ spawn(struct child *c)
     }
 
     c->pid = pid;
+    c->starts++;
     c->started = util_now();
     c->restart_at = 0;
     log_info("up", "started %s%s%s pid=%ld", c->role,
@@ -110,7 +119,21 @@ plan_children(const struct config *cfg, struct child *children)
     return n;
 }
 
-/* Reap what ended; restart what is due. Returns 1 once a signal came. */
+/*
+ * A child that exits on its own within seconds of its first start has a
+ * configuration problem (port in use, bad URL): restarting cannot help.
+ */
+static int
+failed_at_start(const struct child *c, int status)
+{
+    return c->starts == 1 && WIFEXITED(status) &&
+           util_now() - c->started < 5.0;
+}
+
+/*
+ * Reap what ended; restart what is due. Returns 1 once a signal came, -1
+ * when a child could not start at all.
+ */
 static int
 supervise_step(struct child *children, int n, const sigset_t *set)
 {
@@ -124,9 +147,18 @@ supervise_step(struct child *children, int n, const sigset_t *set)
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         for (int i = 0; i < n; i++) {
-            if (children[i].pid == pid) {
-                on_child_exit(&children[i], status);
+            if (children[i].pid != pid) {
+                continue;
             }
+
+            if (failed_at_start(&children[i], status)) {
+                log_error("up", "%s exited at start (status %d); see its "
+                          "message above", children[i].role,
+                          WEXITSTATUS(status));
+                children[i].pid = 0;
+                return -1;
+            }
+            on_child_exit(&children[i], status);
         }
     }
 
@@ -145,7 +177,7 @@ cmd_supervise(const struct config *cfg)
 {
     struct child children[MAX_CHILDREN];
     sigset_t set;
-    int n;
+    int n, rc;
 
     memset(children, 0, sizeof(children));
     if (config_export(cfg) != 0) {
@@ -158,24 +190,31 @@ cmd_supervise(const struct config *cfg)
     sigprocmask(SIG_BLOCK, &set, NULL);
     n = plan_children(cfg, children);
     log_info("up", "supervising gateway and %d worker process(es)", n - 1);
-    while (!supervise_step(children, n, &set)) {
+    while ((rc = supervise_step(children, n, &set)) == 0) {
         /* Every step reaps and restarts; a signal ends the loop. */
     }
 
-    /* Pass the stop on and let every child drain. */
+    /*
+     * Workers first, so the jobs they finish are still applied by the
+     * gateway (children[0]), which goes last.
+     */
     log_info("up", "stopping children");
-    for (int i = 0; i < n; i++) {
-        if (children[i].pid > 0) {
-            kill(children[i].pid, SIGTERM);
-        }
-    }
+    for (int pass = 0; pass < 2; pass++) {
+        int from = pass == 0 ? 1 : 0, to = pass == 0 ? n : 1;
 
-    for (int i = 0; i < n; i++) {
-        if (children[i].pid > 0) {
-            waitpid(children[i].pid, NULL, 0);
+        for (int i = from; i < to; i++) {
+            if (children[i].pid > 0) {
+                kill(children[i].pid, SIGTERM);
+            }
+        }
+
+        for (int i = from; i < to; i++) {
+            if (children[i].pid > 0) {
+                waitpid(children[i].pid, NULL, 0);
+            }
         }
     }
 
     log_info("up", "stopped");
-    return 0;
+    return rc < 0 ? 1 : 0;
 }

@@ -49,7 +49,8 @@ static const struct opt options[] = {
     {"status", "IMGFLOW_STATUS", STR(status), "up,gateway",
      "request status: memory, or redis://host:6379/0"},
     {"store", "IMGFLOW_STORE", STR(store), "up,gateway,worker",
-     "object store: file://DIR (default: file:// + the data directory)"},
+     "object store: file://DIR (default: file:// + the data directory), or "
+     "s3://BUCKET?endpoint=http://host:9000&region=us-east-1"},
     {"algorithms", "IMGFLOW_ALGORITHMS", STR(algorithms), "up,worker,bench",
      "comma-separated algorithms to serve (or to time, in bench), or all"},
     {"log-level", "IMGFLOW_LOG_LEVEL", STR(log_level), "*",

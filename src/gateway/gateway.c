@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "algo/algo.h"
 #include "core/error.h"
@@ -411,7 +412,8 @@ gateway_start(const struct gateway_config *cfg, struct gateway **out,
     struct gateway *gw;
     socklen_t alen;
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD |
-                         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+                         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                         MHD_USE_ITC;
 
     if (parse_listen(cfg->listen, &addr, &alen) != 0) {
         snprintf(err, errlen, "cannot use listen address '%s' (want "
@@ -466,8 +468,26 @@ gateway_port(const struct gateway *gw)
 void
 gateway_stop(struct gateway *gw)
 {
+    MHD_socket fd;
+
     if (gw == NULL) {
         return;
+    }
+
+    /* Stop accepting, then give the requests in progress time to end. */
+    fd = MHD_quiesce_daemon(gw->daemon);
+    if (fd != MHD_INVALID_SOCKET) {
+        close(fd);
+    }
+
+    for (int i = 0; i < 100; i++) {
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(
+            gw->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+        if (info == NULL || info->num_connections == 0) {
+            break;
+        }
+        util_sleep_ms(50);
     }
 
     MHD_stop_daemon(gw->daemon);

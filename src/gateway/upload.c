@@ -348,9 +348,13 @@ accept_request(struct gateway__upload *up, struct MHD_Connection *conn,
         log_error("gateway", "cannot queue request_id=%s queue=%s error=\"%s\"",
                   id, up->a->queue, imgflow_strerror(rc));
         fail_unqueued(gw, id, up->a);
-        ret = gateway_http_error(conn, 503, "broker_unavailable",
-                                 "the request could not be queued: the "
-                                 "broker is unavailable");
+        ret = gateway_http_json(
+            conn, 503,
+            json_pack("{s:{s:s, s:s}, s:s}", "error", "code",
+                      "broker_unavailable", "message",
+                      "the request could not be queued: the broker is "
+                      "unavailable; it is recorded as failed",
+                      "request_id", id));
         goto out;
     }
 

@@ -561,6 +561,9 @@ perform_once(struct s3_store *s, struct s3_request *q,
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)S3_CONNECT_TIMEOUT_S);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)S3_TOTAL_TIMEOUT_S);
+    /* A server that accepts but never answers is given up on early. */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 15L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->curl_err);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "imgflow");
     curl_easy_setopt(h, CURLOPT_AWS_SIGV4, s->sigv4);

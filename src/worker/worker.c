@@ -72,8 +72,14 @@ complete(struct worker *w, const struct msg_result *r)
     int rc = body ? 0 : IMGFLOW_ENOMEM;
 
     record_key(key, sizeof(key), r->request_id);
-    if (rc == 0) {
-        rc = store_put(w->cfg.store, key, body, strlen(body));
+    for (long wait_ms = 500; rc == 0; wait_ms *= 2) {
+        int put = store_put(w->cfg.store, key, body, strlen(body));
+
+        if (put == 0 || wait_ms > 16000 || atomic_load(&w->stop)) {
+            rc = put;
+            break;
+        }
+        util_sleep_ms(wait_ms); /* a short store outage: keep the work */
     }
 
     if (rc == 0) {
@@ -185,6 +191,54 @@ served_algo(const struct worker *w, const char *name, const char *queue)
     return NULL;
 }
 
+/*
+ * Retry a store call that hit a passing fault (store down, not a missing
+ * key) for up to about 30 s, so that a short outage costs neither the
+ * work already done nor one of the request's attempts.
+ */
+static int
+store_retrying(struct worker *w, const char *what, const char *request_id,
+               int (*call)(struct worker *w, void *arg), void *arg)
+{
+    long wait_ms = 500;
+    int rc;
+
+    while ((rc = call(w, arg)) != 0 && rc != IMGFLOW_ENOTFOUND &&
+           rc != IMGFLOW_EINVAL && wait_ms <= 16000 &&
+           !atomic_load(&w->stop)) {
+        log_warn("worker", "cannot %s, retrying in %ld ms request_id=%s "
+                 "error=\"%s\"", what, wait_ms, request_id,
+                 imgflow_strerror(rc));
+        util_sleep_ms(wait_ms);
+        wait_ms *= 2;
+    }
+    return rc;
+}
+
+struct store_call {
+    const char *key;
+    const uint8_t *buf;
+    size_t len;
+    uint8_t **out;
+    size_t *outlen;
+};
+
+static int
+call_get(struct worker *w, void *arg)
+{
+    struct store_call *c = arg;
+
+    return store_get(w->cfg.store, c->key, c->out, c->outlen);
+}
+
+static int
+call_put(struct worker *w, void *arg)
+{
+    struct store_call *c = arg;
+
+    return store_put(w->cfg.store, c->key, c->buf, c->len);
+}
+
 /* Fetch, run, store, publish; the request is known good by now. */
 static enum outcome
 run_job(struct worker *w, const struct msg_request *req,
@@ -201,7 +255,9 @@ run_job(struct worker *w, const struct msg_request *req,
     enum outcome oc;
     int rc;
 
-    rc = store_get(w->cfg.store, req->image_key, &input, &len);
+    struct store_call get = {req->image_key, NULL, 0, &input, &len};
+
+    rc = store_retrying(w, "read input", req->request_id, call_get, &get);
     if (rc == IMGFLOW_ENOTFOUND || rc == IMGFLOW_EINVAL) {
         return fail_request(w, req, "input_missing", "the input image is "
                             "not in the object store", attempt);
@@ -225,7 +281,9 @@ run_job(struct worker *w, const struct msg_request *req,
     snprintf(key, sizeof(key), "results/%s.%s", req->request_id,
              image_format_ext(fmt));
     t1 = util_now();
-    rc = store_put(w->cfg.store, key, job.encoded, job.encoded_len);
+    struct store_call put = {key, job.encoded, job.encoded_len, NULL, NULL};
+
+    rc = store_retrying(w, "store result", req->request_id, call_put, &put);
     if (rc != 0) {
         log_warn("worker", "cannot store result, will retry request_id=%s "
                  "error=\"%s\"", req->request_id, imgflow_strerror(rc));
