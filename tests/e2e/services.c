@@ -50,11 +50,11 @@ e2e_services_redis_start(struct e2e_services *sv)
     return e2e_wait_port(p, 20);
 }
 
-static int
-start_s3(struct e2e_services *sv)
+int
+e2e_services_s3_start(struct e2e_services *sv)
 {
     char port[16], script[600], sdir[128];
-    int p = e2e_free_port(0);
+    int p = sv->s3_port > 0 ? sv->s3_port : e2e_free_port(0);
     const char *argv[] = {"/bin/sh", script, "--port", port, "--dir", sdir,
                           NULL};
 
@@ -65,6 +65,7 @@ start_s3(struct e2e_services *sv)
     setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
     sv->s3_pid = e2e_spawn(argv);
+    sv->s3_port = p;
     snprintf(sv->store, sizeof(sv->store),
              "s3://imgflow?endpoint=http://127.0.0.1:%d", p);
     return e2e_wait_port(p, 180); /* the first run installs s3rver */
@@ -86,7 +87,8 @@ e2e_services_start(struct e2e_services *sv)
     snprintf(sv->broker, sizeof(sv->broker),
              "amqp://guest:guest@127.0.0.1:%d/", sv->rabbit_port);
     if (e2e_services_rabbit(sv, "start") != 0 ||
-        e2e_services_redis_start(sv) != 0 || start_s3(sv) != 0) {
+        e2e_services_redis_start(sv) != 0 ||
+        e2e_services_s3_start(sv) != 0) {
         fprintf(stderr, "cannot start RabbitMQ, Redis or the S3 server "
                 "(scripts/install-deps installs them)\n");
         e2e_services_stop(sv);

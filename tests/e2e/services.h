@@ -14,6 +14,7 @@ struct e2e_services {
     char dir[64];       /* everything the servers write */
     int rabbit_port;
     int redis_port;
+    int s3_port;
     pid_t redis_pid;
     pid_t s3_pid;
     char broker[128];   /* amqp://... */
@@ -32,6 +33,9 @@ int e2e_services_rabbit(struct e2e_services *sv, const char *mode);
 
 /* Start Redis (again, on the same port once it ran). */
 int e2e_services_redis_start(struct e2e_services *sv);
+
+/* Start the S3 server (again, on the same port and data once it ran). */
+int e2e_services_s3_start(struct e2e_services *sv);
 
 /* Signal a child and reap it; *pid becomes 0. */
 void e2e_stop_pid(pid_t *pid, int sig);

@@ -229,6 +229,26 @@ test_dist_crash_loop_ends_failed(void **state)
     free(id);
 }
 
+/* The store goes away while a job runs: the worker waits, nothing fails. */
+static void
+test_dist_store_outage_mid_job_completes(void **state)
+{
+    static const char *const slow[] = {"sigma", "13", "runs", E2E_LONG_RUNS,
+                                       "threads", "1", NULL};
+    char *id, *st;
+
+    (void)state;
+    id = e2e_submit(&gateway, "blur", photos[0].bytes, photos[0].len, slow);
+    st = wait_status(id, "processing", 60);
+    assert_string_equal(st, "processing");
+    free(st);
+    e2e_stop_pid(&sv.s3_pid, SIGTERM);
+    sleep(5);
+    assert_int_equal(e2e_services_s3_start(&sv), 0);
+    check_counts("store down mid-job", &id, 1, 0);
+    free(id);
+}
+
 static void
 test_dist_gateway_restart_keeps_requests(void **state)
 {
@@ -520,6 +540,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_dist_every_algorithm_matches_reference),
         cmocka_unit_test(test_dist_worker_killed_mid_job_completes),
         cmocka_unit_test(test_dist_crash_loop_ends_failed),
+        cmocka_unit_test(test_dist_store_outage_mid_job_completes),
         cmocka_unit_test(test_dist_gateway_restart_keeps_requests),
         cmocka_unit_test(test_dist_poison_messages_dead_lettered),
         cmocka_unit_test(test_dist_second_gateway_answers),
