@@ -34,49 +34,10 @@ __asan_default_options(void)
 
 /* ---- helpers: comparison ---------------------------------------------- */
 
-/*
- * Every sample of got within tol of want; mean error at most mean_tol.
- * Reports the first sample that is off.
- */
-static void
-assert_image_close(const struct image *got, const struct image *want, int tol,
-                   double mean_tol)
-{
-    double sum = 0;
-    uint64_t n = 0;
-
-    assert_int_equal(got->width, want->width);
-    assert_int_equal(got->height, want->height);
-    assert_int_equal(got->channels, want->channels);
-    assert_true(got->stride >= (size_t)got->width * got->channels);
-    for (uint32_t y = 0; y < want->height; y++) {
-        for (uint32_t x = 0; x < want->width; x++) {
-            for (int c = 0; c < want->channels; c++) {
-                int g = got->pixels[y * got->stride +
-                                    (size_t)x * got->channels + c];
-                int w = want->pixels[y * want->stride +
-                                     (size_t)x * want->channels + c];
-                int d = abs(g - w);
-
-                if (d > tol) {
-                    fail_msg("pixel (%u,%u) channel %d is %d, want %d +-%d", x,
-                             y, c, g, w, tol);
-                }
-                sum += d;
-                n++;
-            }
-        }
-    }
-
-    if (sum / (double)n > mean_tol) {
-        fail_msg("mean error %.2f is over %.2f", sum / (double)n, mean_tol);
-    }
-}
-
 static void
 assert_image_equal(const struct image *got, const struct image *want)
 {
-    assert_image_close(got, want, 0, 0.0);
+    testutil_assert_image_close(got, want, 0, 0.0);
 }
 
 static const uint8_t *
@@ -909,7 +870,7 @@ check_jpeg(const struct image *src, int pf, int subsamp, int flags, int tol,
     if (image_decode(jpeg, len, NULL, &img, err, sizeof(err)) != 0) {
         fail_msg("decode: %s", err);
     }
-    assert_image_close(&img, src, tol, mean_tol);
+    testutil_assert_image_close(&img, src, tol, mean_tol);
     image_free(&img);
     free(jpeg);
 }
@@ -990,7 +951,7 @@ test_image_decode_jpeg_cmyk_gives_rgb(void **state)
     assert_int_equal(image_decode(jpeg, len, NULL, &img, err, sizeof(err)), 0);
     assert_int_equal(img.channels, 3);
     assert_int_equal(img.stride, 48 * 3);
-    assert_image_close(&img, &want, 40, 3.0);
+    testutil_assert_image_close(&img, &want, 40, 3.0);
     for (int q = 0; q < 4; q++) {
         const uint8_t *p = pixel_at(&img, 12 + 24 * (q & 1), 8 + 16 * (q >> 1));
         const uint8_t *w =
@@ -1043,7 +1004,7 @@ test_image_decode_exif_orientations_upright(void **state)
             0) {
             fail_msg("orientation %d: %s", o, err);
         }
-        assert_image_close(&img, &want, 60, 3.0);
+        testutil_assert_image_close(&img, &want, 60, 3.0);
         image_free(&img);
         image_free(&want);
         free(exif_jpeg);

@@ -18,40 +18,6 @@
 #include "image/image.h"
 #include "util/testutil.h"
 
-static void
-assert_image_close(const struct image *got, const struct image *want, int tol,
-                   double mean_tol)
-{
-    double sum = 0;
-    uint64_t n = 0;
-
-    assert_int_equal(got->width, want->width);
-    assert_int_equal(got->height, want->height);
-    assert_int_equal(got->channels, want->channels);
-    for (uint32_t y = 0; y < want->height; y++) {
-        for (uint32_t x = 0; x < want->width; x++) {
-            for (int c = 0; c < want->channels; c++) {
-                int g = got->pixels[y * got->stride +
-                                    (size_t)x * got->channels + c];
-                int w = want->pixels[y * want->stride +
-                                     (size_t)x * want->channels + c];
-                int d = abs(g - w);
-
-                if (d > tol) {
-                    fail_msg("pixel (%u,%u) channel %d is %d, want %d +-%d", x,
-                             y, c, g, w, tol);
-                }
-                sum += d;
-                n++;
-            }
-        }
-    }
-
-    if (sum / (double)n > mean_tol) {
-        fail_msg("mean error %.2f is over %.2f", sum / (double)n, mean_tol);
-    }
-}
-
 /* The first channels of src, as a packed image of their own. */
 static void
 take_channels(const struct image *src, int channels, struct image *out)
@@ -136,7 +102,7 @@ test_image_encode_png_every_channel_count_exact(void **state)
             assert_int_equal(png[28], 0);
 
             decode_ok(png, len, &back);
-            assert_image_close(&back, &src, 0, 0.0);
+            testutil_assert_image_close(&back, &src, 0, 0.0);
             image_free(&back);
             image_free(&src);
             free(png);
@@ -161,7 +127,7 @@ test_image_encode_png_levels_and_filters_exact(void **state)
             opts.png_filter = filter;
             encode_ok(&src, IMAGE_FORMAT_PNG, &opts, &png, &len);
             decode_ok(png, len, &back);
-            assert_image_close(&back, &src, 0, 0.0);
+            testutil_assert_image_close(&back, &src, 0, 0.0);
             image_free(&back);
             free(png);
         }
@@ -204,7 +170,7 @@ test_image_encode_png_padded_stride_exact(void **state)
 
     encode_ok(&padded, IMAGE_FORMAT_PNG, NULL, &png, &len);
     decode_ok(png, len, &back);
-    assert_image_close(&back, &src, 0, 0.0);
+    testutil_assert_image_close(&back, &src, 0, 0.0);
     image_free(&back);
     free(png);
 
@@ -228,7 +194,7 @@ test_image_encode_jpeg_rgb_close(void **state)
     testutil_image(&src, TESTUTIL_GRADIENT, 96, 64, 3, 1);
     encode_ok(&src, IMAGE_FORMAT_JPEG, NULL, &jpeg, &len);
     decode_ok(jpeg, len, &back);
-    assert_image_close(&back, &src, 16, 2.0);
+    testutil_assert_image_close(&back, &src, 16, 2.0);
     image_free(&back);
     image_free(&src);
     free(jpeg);
@@ -246,7 +212,7 @@ test_image_encode_jpeg_gray_stays_gray(void **state)
     encode_ok(&src, IMAGE_FORMAT_JPEG, NULL, &jpeg, &len);
     decode_ok(jpeg, len, &back);
     assert_int_equal(back.channels, 1);
-    assert_image_close(&back, &src, 6, 1.0);
+    testutil_assert_image_close(&back, &src, 6, 1.0);
     image_free(&back);
     image_free(&src);
     free(jpeg);
@@ -265,7 +231,7 @@ test_image_encode_jpeg_alpha_dropped(void **state)
     take_channels(&src, 3, &want);
     encode_ok(&src, IMAGE_FORMAT_JPEG, NULL, &jpeg, &len);
     decode_ok(jpeg, len, &back);
-    assert_image_close(&back, &want, 16, 2.0);
+    testutil_assert_image_close(&back, &want, 16, 2.0);
     image_free(&back);
     image_free(&want);
     image_free(&src);
@@ -275,7 +241,7 @@ test_image_encode_jpeg_alpha_dropped(void **state)
     take_channels(&src, 1, &want);
     encode_ok(&src, IMAGE_FORMAT_JPEG, NULL, &jpeg, &len);
     decode_ok(jpeg, len, &back);
-    assert_image_close(&back, &want, 6, 1.0);
+    testutil_assert_image_close(&back, &want, 6, 1.0);
     image_free(&back);
     image_free(&want);
     image_free(&src);
@@ -301,7 +267,7 @@ test_image_encode_jpeg_quality_changes_size(void **state)
 
     /* 4:2:0 smears colour across the photo's sharp block edges. */
     decode_ok(high, high_len, &back);
-    assert_image_close(&back, &src, 255, 4.0);
+    testutil_assert_image_close(&back, &src, 255, 4.0);
     image_free(&back);
     image_free(&src);
     free(low);
@@ -319,7 +285,7 @@ test_image_encode_webp_round_trip_close(void **state)
     testutil_image(&src, TESTUTIL_GRADIENT, 64, 48, 3, 1);
     encode_ok(&src, IMAGE_FORMAT_WEBP, NULL, &webp, &len);
     decode_ok(webp, len, &back);
-    assert_image_close(&back, &src, 24, 3.0);
+    testutil_assert_image_close(&back, &src, 24, 3.0);
     image_free(&back);
     free(webp);
     image_free(&src);
@@ -327,7 +293,7 @@ test_image_encode_webp_round_trip_close(void **state)
     testutil_image(&src, TESTUTIL_GRADIENT, 64, 48, 4, 1);
     encode_ok(&src, IMAGE_FORMAT_WEBP, NULL, &webp, &len);
     decode_ok(webp, len, &back);
-    assert_image_close(&back, &src, 24, 3.0);
+    testutil_assert_image_close(&back, &src, 24, 3.0);
     image_free(&back);
     free(webp);
     image_free(&src);
@@ -340,7 +306,7 @@ test_image_encode_webp_round_trip_close(void **state)
     }
     encode_ok(&gray, IMAGE_FORMAT_WEBP, NULL, &webp, &len);
     decode_ok(webp, len, &back);
-    assert_image_close(&back, &want, 24, 3.0);
+    testutil_assert_image_close(&back, &want, 24, 3.0);
     image_free(&back);
     image_free(&want);
     image_free(&gray);

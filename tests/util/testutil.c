@@ -4,6 +4,12 @@
  */
 #include "util/testutil.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,4 +180,44 @@ testutil_shared_dir(void)
         return NULL;
     }
     return dir;
+}
+
+/*
+ * Every sample of got within tol of want; mean error at most mean_tol.
+ * Reports the first sample that is off.
+ */
+void
+testutil_assert_image_close(const struct image *got,
+                            const struct image *want, int tol,
+                            double mean_tol)
+{
+    double sum = 0;
+    uint64_t n = 0;
+
+    assert_int_equal(got->width, want->width);
+    assert_int_equal(got->height, want->height);
+    assert_int_equal(got->channels, want->channels);
+    assert_true(got->stride >= (size_t)got->width * got->channels);
+    for (uint32_t y = 0; y < want->height; y++) {
+        for (uint32_t x = 0; x < want->width; x++) {
+            for (int c = 0; c < want->channels; c++) {
+                int g = got->pixels[y * got->stride +
+                                    (size_t)x * got->channels + c];
+                int w = want->pixels[y * want->stride +
+                                     (size_t)x * want->channels + c];
+                int d = abs(g - w);
+
+                if (d > tol) {
+                    fail_msg("pixel (%u,%u) channel %d is %d, want %d +-%d", x,
+                             y, c, g, w, tol);
+                }
+                sum += d;
+                n++;
+            }
+        }
+    }
+
+    if (sum / (double)n > mean_tol) {
+        fail_msg("mean error %.2f is over %.2f", sum / (double)n, mean_tol);
+    }
 }

@@ -35,6 +35,15 @@ void testutil_image_padded(struct image *dst, const struct image *src,
 void testutil_image_alloc_padded(struct image *img, uint32_t width,
                                  uint32_t height, int channels, size_t pad);
 
+/*
+ * Assert (cmocka) that got has want's geometry, every sample within tol
+ * of want's and a mean error of at most mean_tol; names the first sample
+ * that is off.
+ */
+void testutil_assert_image_close(const struct image *got,
+                                 const struct image *want, int tol,
+                                 double mean_tol);
+
 /* Read a whole file (malloc'd, caller frees); NULL when it cannot. */
 uint8_t *testutil_read_file(const char *path, size_t *len);
 
