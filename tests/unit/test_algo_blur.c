@@ -93,15 +93,7 @@ sampled(long i, long n)
 static void
 run_blur(const struct image *in, double sigma, int threads, struct image *out)
 {
-    const struct algo *a = algo_find("blur");
-    struct algo_args args;
-    struct algo_timing timing;
-
-    assert_non_null(a);
-    algo_args_default(a, &args);
-    args.threads = threads;
-    assert_int_equal(algo_args_set(a, &args, "sigma", sigma, NULL, 0), 0);
-    assert_int_equal(algo_execute(a, in, &args, out, &timing), 0);
+    testutil_algo_run("blur", in, threads, "sigma", sigma, out);
     assert_int_equal(out->width, in->width);
     assert_int_equal(out->height, in->height);
     assert_int_equal(out->channels, in->channels);
@@ -144,17 +136,9 @@ check_image(const struct image *in, double sigma)
 {
     struct image first;
 
-    run_blur(in, sigma, thread_counts[0], &first);
+    testutil_algo_run_threads("blur", in, thread_counts, N_ITEMS(thread_counts),
+                              "sigma", sigma, &first);
     check_against_reference(in, &first, sigma);
-
-    for (size_t t = 1; t < N_ITEMS(thread_counts); t++) {
-        struct image out;
-
-        run_blur(in, sigma, thread_counts[t], &out);
-        assert_memory_equal(out.pixels, first.pixels,
-                            first.stride * first.height);
-        image_free(&out);
-    }
     image_free(&first);
 }
 

@@ -78,14 +78,7 @@ reference_sobel(const struct image *img, long x, long y)
 static void
 run_sobel(const struct image *in, int threads, struct image *out)
 {
-    const struct algo *a = algo_find("sobel");
-    struct algo_args args;
-    struct algo_timing timing;
-
-    assert_non_null(a);
-    algo_args_default(a, &args);
-    args.threads = threads;
-    assert_int_equal(algo_execute(a, in, &args, out, &timing), 0);
+    testutil_algo_run("sobel", in, threads, NULL, 0, out);
     assert_int_equal(out->channels, 1);
     assert_int_equal(out->width, in->width);
     assert_int_equal(out->height, in->height);
@@ -200,17 +193,10 @@ test_algo_sobel_patterns_exact_any_threads(void **state)
 
                 testutil_image(&in, patterns[p], sizes[s][0], sizes[s][1], c,
                                (uint32_t)(p * 100 + s * 10 + c));
-                run_sobel(&in, thread_counts[0], &first);
+                testutil_algo_run_threads("sobel", &in, thread_counts,
+                                          N_ITEMS(thread_counts), NULL, 0,
+                                          &first);
                 check_against_reference(&in, &first);
-
-                for (size_t t = 1; t < N_ITEMS(thread_counts); t++) {
-                    struct image out;
-
-                    run_sobel(&in, thread_counts[t], &out);
-                    assert_memory_equal(out.pixels, first.pixels,
-                                        first.stride * first.height);
-                    image_free(&out);
-                }
                 image_free(&first);
                 image_free(&in);
             }

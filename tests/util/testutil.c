@@ -4,6 +4,8 @@
  */
 #include "util/testutil.h"
 
+#include "algo/algo.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -219,5 +221,38 @@ testutil_assert_image_close(const struct image *got,
 
     if (sum / (double)n > mean_tol) {
         fail_msg("mean error %.2f is over %.2f", sum / (double)n, mean_tol);
+    }
+}
+
+void
+testutil_algo_run(const char *name, const struct image *in, int threads,
+                  const char *param, double value, struct image *out)
+{
+    const struct algo *a = algo_find(name);
+    struct algo_timing timing;
+    struct algo_args args;
+
+    assert_non_null(a);
+    algo_args_default(a, &args);
+    args.threads = threads;
+    if (param != NULL) {
+        assert_int_equal(algo_args_set(a, &args, param, value, NULL, 0), 0);
+    }
+    assert_int_equal(algo_execute(a, in, &args, out, &timing), 0);
+}
+
+void
+testutil_algo_run_threads(const char *name, const struct image *in,
+                          const int *threads, size_t n, const char *param,
+                          double value, struct image *out)
+{
+    testutil_algo_run(name, in, threads[0], param, value, out);
+    for (size_t t = 1; t < n; t++) {
+        struct image other;
+
+        testutil_algo_run(name, in, threads[t], param, value, &other);
+        assert_memory_equal(other.pixels, out->pixels,
+                            out->stride * out->height);
+        image_free(&other);
     }
 }

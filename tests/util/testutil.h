@@ -44,6 +44,23 @@ void testutil_assert_image_close(const struct image *got,
                                  const struct image *want, int tol,
                                  double mean_tol);
 
+/*
+ * Run the registry's algorithm name on in with threads threads and its
+ * defaults, except param set to value when param is not NULL; *out gets
+ * the result (the test frees it). Asserts (cmocka) that it succeeds.
+ */
+void testutil_algo_run(const char *name, const struct image *in, int threads,
+                       const char *param, double value, struct image *out);
+
+/*
+ * The same on each of n thread counts, asserting that every output is
+ * byte-identical; *out gets the first.
+ */
+void testutil_algo_run_threads(const char *name, const struct image *in,
+                               const int *threads, size_t n,
+                               const char *param, double value,
+                               struct image *out);
+
 /* Read a whole file (malloc'd, caller frees); NULL when it cannot. */
 uint8_t *testutil_read_file(const char *path, size_t *len);
 
