@@ -28,7 +28,8 @@ grayscale_shape(const struct image *in, const double *values, uint32_t *width,
            uint32_t *height, int *channels)
 {
     (void)values;
-    return algo__shape_same(in, grayscale_channels(in->channels), width, height, channels);
+    return algo__shape_same(in, grayscale_channels(in->channels), width,
+                            height, channels);
 }
 
 /*

@@ -166,8 +166,9 @@ report_unfinished(struct system *s)
         const struct algo *a = algo_at(i);
 
         if (bus_stats(s->bus, a->queue, &st) == 0 && st.ready > 0) {
-            log_warn(s->cfg.command, "requests still queued are dropped with the "
-                     "in-memory bus queue=%s count=%ld", a->queue, st.ready);
+            log_warn(s->cfg.command, "requests still queued are dropped "
+                     "with the in-memory bus queue=%s count=%ld", a->queue,
+                     st.ready);
         }
     }
 }

@@ -103,7 +103,8 @@ field_get(struct gateway__upload *up, const char *key)
         }
     }
 
-    if (up->n_fields == MAX_FIELDS || strlen(key) >= sizeof(up->fields[0].name)) {
+    if (up->n_fields == MAX_FIELDS ||
+        strlen(key) >= sizeof(up->fields[0].name)) {
         return NULL;
     }
 
@@ -226,15 +227,9 @@ collect_args(struct gateway__upload *up, struct algo_args *args,
             continue;
         }
 
+        /* Unknown names were refused while the form was read. */
         rc = algo_args_set_text(up->a, args, f->name, f->value, msg,
                                 sizeof(msg));
-        if (rc == IMGFLOW_ENOTFOUND) {
-            snprintf(msg, sizeof(msg), "unknown parameter '%.32s' for %s",
-                     f->name, up->a->name);
-            refuse(up, 400, "unknown_parameter", msg);
-            return rc;
-        }
-
         if (rc != 0) {
             refuse(up, 400, "bad_parameter", msg);
             return rc;
@@ -429,7 +424,8 @@ gateway__upload_feed(struct gateway__upload *up, struct MHD_Connection *conn,
         return finish(up, conn);
     }
 
-    if (up->err_status == 0 && MHD_post_process(up->pp, data, *size) != MHD_YES) {
+    if (up->err_status == 0 &&
+        MHD_post_process(up->pp, data, *size) != MHD_YES) {
         refuse(up, 400, "bad_form", "the multipart body is malformed");
     }
 
